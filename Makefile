@@ -1,0 +1,46 @@
+# irgraph developer tasks. Override the interpreter with: make PYTHON=python3.12 venv
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.stamp
+
+LINEAR_SET := --set x1=1.5 --set x2=-0.5 --set y=2 --set b=0.1 --set w1=0.2 --set w2=0.3
+
+.PHONY: venv dot test demo bench lint clean distclean
+
+venv: $(STAMP)
+
+# Re-install only when pyproject.toml changes (or the venv is missing).
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+dot:
+	@scripts/ensure_dot.sh
+
+test: venv dot
+	$(PY) -m pytest
+
+demo: venv dot
+	$(VENV)/bin/irgraph run examples/linear.eq $(LINEAR_SET)
+	$(VENV)/bin/irgraph compile examples/linear.eq --stats
+	@mkdir -p build
+	$(VENV)/bin/irgraph render examples/linear.eq --highlight w1 $(LINEAR_SET) -o build/linear.svg
+	@echo "image written to build/linear.svg"
+
+bench: venv
+	$(PY) benchmarks/run.py
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+# Build outputs and caches; keeps the (slow to build) venv.
+clean:
+	rm -rf build *.egg-info .pytest_cache .hypothesis .ruff_cache benchmarks/results
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+
+# Everything, the venv included.
+distclean: clean
+	rm -rf $(VENV)
