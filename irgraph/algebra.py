@@ -1,0 +1,110 @@
+"""Local rewrite rules, shared by expression building and the graph simplify pass.
+
+`rewrite(op, args, axis, b)` returns a replacement for `op(args)` or None to keep it. `b` is a builder:
+`b.value(x)` (a constant's value or None), `b.op(x)`, `b.args(x)`, `b.const(v)`, `b.make(op, args, axis)`.
+Every rule keeps the result's shape: a scalar constant never replaces an array (so no `x*0 → 0`).
+"""
+
+from .ops import OPS, fold
+
+
+def rewrite(op, args, axis, b):
+    values = [b.value(a) for a in args]
+    row = OPS[op]
+    if row.kind == "elementwise" and args and all(v is not None for v in values):
+        folded = fold(op, values)
+        if folded is not None:
+            return b.const(folded)
+    rule = _RULES.get(op)
+    return rule(args, values, b) if rule else None
+
+
+def _add(args, values, b):
+    (x, y), (u, v) = args, values
+    if v == 0:
+        return x
+    if u == 0:
+        return y
+    if x is y:
+        return b.make("mul", (b.const(2), x))
+    if b.op(y) == "neg":
+        return b.make("sub", (x, b.args(y)[0]))
+    return None
+
+
+def _sub(args, values, b):
+    (x, y), (u, v) = args, values
+    if v == 0:
+        return x
+    if u == 0:
+        return b.make("neg", (y,))
+    if v is not None:  # x - c → x + (-c) keeps constants on one side for folding
+        return None
+    if b.op(y) == "neg":
+        return b.make("add", (x, b.args(y)[0]))
+    return None
+
+
+def _mul(args, values, b):
+    (x, y), (u, v) = args, values
+    if v is not None and u is None:  # constants first: 2*x, never x*2
+        return b.make("mul", (y, x))
+    if u == 1:
+        return y
+    if u == -1:
+        return b.make("neg", (y,))
+    if u is not None and b.op(y) == "mul" and b.value(b.args(y)[0]) is not None:
+        return b.make("mul", (b.const(u * b.value(b.args(y)[0])), b.args(y)[1]))
+    if u is not None and b.op(y) == "neg":
+        return b.make("mul", (b.const(-u), b.args(y)[0]))
+    if b.op(x) == "neg" and b.op(y) == "neg":
+        return b.make("mul", (b.args(x)[0], b.args(y)[0]))
+    if b.op(y) == "neg":  # pull signs outwards: x*(-y) → -(x*y)
+        return b.make("neg", (b.make("mul", (x, b.args(y)[0])),))
+    return None
+
+
+def _div(args, values, b):
+    (x, y), (u, v) = args, values
+    if v == 1:
+        return x
+    if v is not None and v != 0:  # division by a constant is a multiply
+        return b.make("mul", (b.const(1 / v), x))
+    if u is not None and b.op(y) == "div" and b.value(b.args(y)[0]) == 1:  # c / (1/z) → c*z
+        return b.make("mul", (x, b.args(y)[1]))
+    return None
+
+
+def _neg(args, values, b):
+    (x,) = args
+    if b.op(x) == "neg":
+        return b.args(x)[0]
+    if b.op(x) == "mul" and b.value(b.args(x)[0]) is not None:
+        return b.make("mul", (b.const(-b.value(b.args(x)[0])), b.args(x)[1]))
+    return None
+
+
+def _pow(args, values, b):
+    (x, y), (u, v) = args, values
+    if v == 1:
+        return x
+    return None
+
+
+def _log(args, values, b):
+    (x,) = args
+    if b.op(x) == "sigmoid":  # log(sigmoid(z)) stays finite for large |z|
+        return b.make("log_sigmoid", b.args(x))
+    if b.op(x) == "sub" and b.value(b.args(x)[0]) == 1 and b.op(b.args(x)[1]) == "sigmoid":
+        z = b.args(b.args(x)[1])[0]  # log(1 - sigmoid(z)) = log_sigmoid(-z)
+        return b.make("log_sigmoid", (b.make("neg", (z,)),))
+    if b.op(x) == "exp":
+        return b.args(x)[0]
+    return None
+
+
+def _id(args, values, b):
+    return args[0]
+
+
+_RULES = {"add": _add, "sub": _sub, "mul": _mul, "div": _div, "neg": _neg, "pow": _pow, "log": _log, "id": _id}

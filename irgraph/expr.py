@@ -1,0 +1,229 @@
+"""Small immutable expressions: the partial on an edge, an equation's right-hand side.
+
+Expressions are hash-consed, so equal expressions are the same object: equality and hashing are
+identity and never recurse, and every walk over an expression is an explicit loop (an equation may be
+thousands of operations deep). Arithmetic on expressions builds simplified expressions.
+"""
+
+import weakref
+
+_TABLE = weakref.WeakValueDictionary()
+
+
+class Expr:
+    """One operation over sub-expressions; leaves are `var`, `const` and the upstream gradient `G`."""
+
+    __slots__ = ("op", "args", "attr", "__weakref__")
+
+    def __new__(cls, op, args=(), attr=None):
+        key = (op, attr, tuple(id(a) for a in args))
+        found = _TABLE.get(key)
+        if found is not None:
+            return found
+        self = object.__new__(cls)
+        self.op, self.args, self.attr = op, tuple(args), attr
+        _TABLE[key] = self
+        return self
+
+    def __reduce__(self):
+        return (Expr, (self.op, self.args, self.attr))
+
+    # Arithmetic builds simplified IR, so derivative rules read like math.
+    def __add__(self, other): return build("add", self, other)
+    def __radd__(self, other): return build("add", other, self)
+    def __sub__(self, other): return build("sub", self, other)
+    def __rsub__(self, other): return build("sub", other, self)
+    def __mul__(self, other): return build("mul", self, other)
+    def __rmul__(self, other): return build("mul", other, self)
+    def __truediv__(self, other): return build("div", self, other)
+    def __rtruediv__(self, other): return build("div", other, self)
+    def __pow__(self, other): return build("pow", self, other)
+    def __rpow__(self, other): return build("pow", other, self)
+    def __matmul__(self, other): return build("matmul", self, other)
+    def __neg__(self): return build("neg", self)
+
+    def __str__(self):
+        return to_text(self)
+
+    def __repr__(self):
+        return f"Expr({to_text(self)!r})"
+
+
+def const(value):
+    """A scalar constant."""
+    return Expr("const", (), float(value))
+
+
+def var(ref, label=None):
+    """A reference to a graph node `ref`, printed as `label` (its name, or its defining expression)."""
+    return Expr("var", (), (ref, label if label is not None else str(ref)))
+
+
+G = Expr("g", (), None)  # the upstream gradient in a pullback
+
+
+def is_const(e, value=None):
+    return e.op == "const" and (value is None or e.attr == value)
+
+
+def _lift(x):
+    return x if isinstance(x, Expr) else const(x)
+
+
+def call(op, *args, axis=None):
+    """Build `op(args)` with the algebra's simplifications (for rules that name an op)."""
+    return build(op, *args, axis=axis)
+
+
+def build(op, *args, axis=None):
+    """Build an expression, simplified by the shared rewrite rules."""
+    from .algebra import rewrite
+
+    args = tuple(_lift(a) for a in args)
+    return rewrite(op, args, axis, _BUILDER) or Expr(op, args, axis)
+
+
+class _ExprBuilder:
+    """The rewrite rules' view of expressions (the graph simplify pass offers the same view of nodes)."""
+
+    const = staticmethod(const)
+
+    @staticmethod
+    def value(e):
+        return e.attr if e.op == "const" else None
+
+    @staticmethod
+    def op(e):
+        return e.op
+
+    @staticmethod
+    def args(e):
+        return e.args
+
+    @staticmethod
+    def make(op, args, axis=None):
+        return build(op, *args, axis=axis)
+
+
+_BUILDER = _ExprBuilder()
+
+
+def postorder(root):
+    """Every sub-expression once, children before parents, without recursion."""
+    seen, order, stack = set(), [], [(root, False)]
+    while stack:
+        e, done = stack.pop()
+        if done:
+            order.append(e)
+        elif id(e) not in seen:
+            seen.add(id(e))
+            stack.append((e, True))
+            stack.extend((a, False) for a in reversed(e.args))
+    return order
+
+
+def contains(e, leaf):
+    return any(s is leaf for s in postorder(e))
+
+
+def substitute(e, mapping):
+    """Replace sub-expressions by `mapping` (keyed by identity) and re-simplify, bottom-up."""
+    out = {}
+    for s in postorder(e):
+        if s in mapping:
+            out[s] = mapping[s]
+        elif s.args:
+            out[s] = build(s.op, *(out[a] for a in s.args), axis=s.attr)
+        else:
+            out[s] = s
+    return out[e]
+
+
+def derivative(e, leaf):
+    """∂e/∂leaf by reverse accumulation over the expression.
+
+    A multiplier when every op on the way is elementwise; otherwise a pullback in G.
+    """
+    from .ops import OPS
+
+    order = postorder(e)
+    on_path = {id(leaf)}
+    for s in order:
+        if any(id(a) in on_path for a in s.args):
+            on_path.add(id(s))
+    if id(e) not in on_path:
+        return const(0)
+    elementwise = all(OPS[s.op].kind == "elementwise" for s in order if s.args and id(s) in on_path)
+    adjoint = {id(e): const(1) if elementwise else G}
+    for s in reversed(order):
+        g = adjoint.get(id(s))
+        if g is None or not s.args:
+            continue
+        partials = OPS[s.op].partials(*s.args, s, **({"axis": s.attr} if OPS[s.op].axis else {}))
+        for a, p in zip(s.args, partials):
+            if id(a) not in on_path:
+                continue
+            piece = substitute(p, {G: g}) if OPS[s.op].kind == "tensor" else g * p
+            adjoint[id(a)] = piece if id(a) not in adjoint else adjoint[id(a)] + piece
+    return adjoint[id(leaf)]
+
+
+# ---- printing -------------------------------------------------------------------------------------------
+
+_PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4}
+_MODEL = {"add": " + ", "sub": " - ", "mul": "*", "div": "/", "matmul": " @ ", "pow": "^", "neg": "-"}
+_PRETTY = {"add": " + ", "sub": " − ", "mul": "·", "div": "/", "matmul": " @ ", "pow": "^", "neg": "−"}
+
+
+def number(value):
+    """A constant as people write it: 2 rather than 2.0."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+
+
+def to_text(e, style="model", name=None):
+    """Print an expression in the model syntax (style "model") or with Unicode symbols ("pretty").
+
+    `name` maps a variable label to its printed form (the pretty style uses it for w₁ and ŷ).
+    """
+    symbols = _MODEL if style == "model" else _PRETTY
+    text, prec = {}, {}
+    for s in postorder(e):
+        if s.op == "var":
+            t, p = (name(s.attr[1]) if name else s.attr[1]), 5
+            if not s.attr[1].isidentifier():
+                p = 0  # an inlined expression: parenthesise it wherever it stands
+        elif s.op == "const":
+            t = number(s.attr)
+            p = 3 if s.attr < 0 else 5
+            if style == "pretty":
+                t = t.replace("-", "−")
+        elif s.op == "g":
+            t, p = "g", 5
+        elif s.op == "id":
+            t, p = text[s.args[0]], prec[s.args[0]]
+        elif s.op == "neg":
+            a = s.args[0]
+            t, p = symbols["neg"] + _wrap(text[a], prec[a] <= 3), 3
+        elif s.op in symbols:
+            a, b = s.args
+            q = _PREC[s.op]
+            if s.op == "pow":
+                left, right = prec[a] <= q, prec[b] < q
+            else:
+                left, right = prec[a] < q, prec[b] <= q or prec[b] == 3  # a*(-b), a - (b - c)
+            if style == "pretty" and s.op == "mul" and a.op == "const" and prec[b] <= 2:
+                t = text[a] + _wrap(text[b], True)  # 2(ŷ − y), as a lecture writes it
+            else:
+                t = _wrap(text[a], left) + symbols[s.op] + _wrap(text[b], right)
+            p = q
+        else:
+            args = [text[a] for a in s.args]
+            if s.op in ("sum", "mean", "unsum", "count") and s.attr is not None:
+                args.append(str(s.attr))
+            t, p = f"{s.op}({', '.join(args)})", 5
+        text[s], prec[s] = t, p
+    return text[e]
+
+
+def _wrap(text, yes):
+    return f"({text})" if yes else text

@@ -1,0 +1,202 @@
+"""`Graph`: the IR, a thin wrapper over a `networkx.MultiDiGraph`.
+
+Node attributes: `op` (an ops.OPS name, "input" or "const"), `name` (where the user named the value),
+`value` (a const's number), `axis` (sum and mean), `line` (the equation it came from) and `role`
+("forward" or "backward"). Edge attributes: `pos`, the operand position (`x * x` has two edges), and after
+`passes.attach_partials`, `partial`. Graph attributes: `outputs` (node ids), `grads` ({input name: node id},
+once compiled), `level` ("op" or "equation") and `lines` (the model text, for error messages).
+
+Named nodes use their name as node id; unnamed ones are "%N". Pure passes copy, never mutate.
+"""
+
+import networkx as nx
+
+from .errors import Error
+from .expr import Expr, number, to_text, var
+from .ops import OPS
+
+
+class Graph:
+    def __init__(self, g=None):
+        self.nx = g if g is not None else nx.MultiDiGraph(outputs=[], level="op", lines=[], next_id=0)
+
+    # ---- reading ----------------------------------------------------------------------------------------
+    @property
+    def inputs(self):
+        """Names of the inputs (names used but never defined), in order of first use."""
+        return [n for n, d in self.nx.nodes(data=True) if d["op"] == "input"]
+
+    @property
+    def outputs(self):
+        return list(self.nx.graph["outputs"])
+
+    @property
+    def grads(self):
+        return dict(self.nx.graph.get("grads", {}))
+
+    @property
+    def level(self):
+        return self.nx.graph["level"]
+
+    def operands(self, node):
+        """The node's operands in position order."""
+        edges = sorted(self.nx.in_edges(node, data="pos"), key=lambda e: e[2])
+        return [u for u, _, _ in edges]
+
+    def topo(self):
+        """Node ids in a topological order (iterative)."""
+        return list(nx.topological_sort(self.nx))
+
+    def names(self):
+        """Named nodes: inputs and named equations."""
+        return [n for n, d in self.nx.nodes(data=True) if d.get("name")]
+
+    # ---- building -----------------------------------------------------------------------------------------
+    @classmethod
+    def from_parts(cls, nodes, edges, **graph_attrs):
+        """A Graph from {id: attrs} and (u, v, key, attrs) edges, filled in bulk.
+
+        networkx's add_edges_from does per-edge bookkeeping that made a 100,000-equation parse take
+        seconds; writing its adjacency dicts directly (the layout networkx documents for subclasses)
+        is several times faster and gives the identical structure.
+        """
+        g = nx.MultiDiGraph(**graph_attrs)
+        g._node.update(nodes)
+        succ, pred = g._succ, g._pred
+        for n in nodes:
+            succ[n], pred[n] = {}, {}
+        for u, v, k, d in edges:
+            su = succ[u]
+            (su[v] if v in su else su.setdefault(v, {}))[k] = d
+            pv = pred[v]
+            (pv[u] if u in pv else pv.setdefault(u, {}))[k] = d
+        return cls(g)
+
+    def copy(self):
+        g = self.nx.copy()
+        g.graph = dict(g.graph)
+        return Graph(g)
+
+    def fresh(self):
+        """A new id for an unnamed node."""
+        n = self.nx.graph["next_id"]
+        self.nx.graph["next_id"] = n + 1
+        return f"%{n}"
+
+    def add(self, op, args=(), id=None, **attrs):
+        """Add a node computing `op(args)`; returns its id."""
+        node = id if id is not None else self.fresh()
+        self.nx.add_node(node, op=op, **attrs)
+        for pos, a in enumerate(args):
+            self.nx.add_edge(a, node, pos=pos)
+        return node
+
+    # ---- the two levels -----------------------------------------------------------------------------------
+    def expressions(self):
+        """Each node as an Expr over named variables: named nodes are leaves, the rest inline."""
+        exprs, rhs = {}, {}
+        for n in self.topo():
+            d = self.nx.nodes[n]
+            if d["op"] == "const":
+                e = Expr("const", (), float(d["value"]))
+            elif d["op"] == "input":
+                e = None
+            else:
+                e = Expr(d["op"], tuple(exprs[a] for a in self.operands(n)), d.get("axis"))
+            if d.get("name"):
+                rhs[n] = e
+                exprs[n] = var(d["name"])
+            else:
+                exprs[n] = e
+        return exprs, rhs
+
+    def equations(self):
+        """The equation-level Graph: one node per input or named equation, holding its right-hand side."""
+        _, rhs = self.expressions()
+        eq = nx.MultiDiGraph(outputs=list(self.nx.graph["outputs"]), level="equation",
+                             lines=self.nx.graph["lines"], next_id=0)
+        for n, e in rhs.items():
+            d = self.nx.nodes[n]
+            eq.add_node(n, op="input" if e is None else "equation", name=d["name"], expr=e, line=d.get("line"))
+        for n, e in rhs.items():
+            if e is None:
+                continue
+            used = []
+            for s in _leaves(e):
+                if s.attr[0] not in used:
+                    used.append(s.attr[0])
+            for pos, u in enumerate(used):
+                eq.add_edge(u, n, pos=pos)
+        if "grads" in self.nx.graph:
+            eq.graph["grads"] = dict(self.nx.graph["grads"])
+        return Graph(eq)
+
+    # ---- printing -----------------------------------------------------------------------------------------
+    def pretty(self):
+        """The equations, one per line, in an order where each name is defined before it is used."""
+        if self.level == "equation":
+            rhs = {n: d["expr"] for n, d in self.nx.nodes(data=True)}
+        else:
+            _, rhs = self.expressions()
+        return "\n".join(f"{n} = {to_text(rhs[n])}" for n in self.topo() if rhs.get(n) is not None)
+
+    __str__ = pretty
+
+    def __repr__(self):
+        return (f"<irgraph.Graph {self.level} level: {self.nx.number_of_nodes()} nodes, "
+                f"inputs {self.inputs}, outputs {self.outputs}>")
+
+    def label(self, node):
+        """How one node reads: its name, its number, or `op`."""
+        d = self.nx.nodes[node]
+        if d.get("name"):
+            return d["name"]
+        if d["op"] == "const":
+            return number(d["value"])
+        return OPS[d["op"]].label if d["op"] in OPS else d["op"]
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from viz import render
+
+        return render.to_digraph(self)._repr_mimebundle_(include, exclude)
+
+    # ---- checking -----------------------------------------------------------------------------------------
+    def verify(self):
+        """Check the IR's invariants; raises AssertionError naming the first broken one."""
+        g = self.nx
+        assert nx.is_directed_acyclic_graph(g), "graph has a cycle"
+        for n, d in g.nodes(data=True):
+            op = d.get("op")
+            assert op is not None, f"node {n} has no op"
+            if self.level == "equation":
+                assert op in ("input", "equation"), f"node {n}: {op}"
+                continue
+            if op in ("input", "const"):
+                assert g.in_degree(n) == 0, f"leaf {n} has operands"
+                assert op != "const" or isinstance(d.get("value"), float), f"const {n} has no float value"
+                continue
+            assert op in OPS, f"node {n}: unknown op {op}"
+            positions = sorted(p for _, _, p in g.in_edges(n, data="pos"))
+            assert positions == list(range(OPS[op].arity)), f"node {n} ({op}) has operands {positions}"
+        for o in g.graph["outputs"]:
+            assert o in g, f"output {o} is not a node"
+        for name, node in g.graph.get("grads", {}).items():
+            assert node in g, f"gradient of {name} is not a node"
+        return self
+
+
+def _leaves(e):
+    from .expr import postorder
+
+    return [s for s in postorder(e) if s.op == "var"]
+
+
+def require_name(graph, name, what="variable"):
+    """The node named `name`, or an Error that suggests close names."""
+    import difflib
+
+    if name in graph.nx and graph.nx.nodes[name].get("name") == name:
+        return name
+    close = difflib.get_close_matches(name, graph.names(), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise Error(f"no {what} named {name!r} in the model{hint}")

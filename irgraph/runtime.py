@@ -1,0 +1,87 @@
+"""Helpers the gradient program calls at run time.
+
+The interpreter calls these functions; codegen copies their source into every generated module, so a
+shipped gradient function behaves exactly like `Program.run` and never imports irgraph.
+They use only the array API that NumPy and CuPy share, with `xp` passed in.
+"""
+
+
+def _arg(xp, inputs, name):
+    """Fetch one input as a float array (or a Python float, which stays one for speed)."""
+    try:
+        value = inputs[name]
+    except KeyError:
+        raise KeyError(f"missing input {name!r}") from None
+    if type(value) is float:
+        return value
+    value = xp.asarray(value)
+    if value.dtype.kind in "biu":  # integer and boolean data is promoted, as in JAX and PyTorch
+        value = value.astype(xp.float64)
+    return value
+
+
+def _sum_to(xp, x, like):
+    """Sum a broadcast gradient back to the shape of `like` (NumPy broadcasting run in reverse)."""
+    shape = getattr(like, "shape", ())
+    have = getattr(x, "shape", ())
+    if have == shape:
+        return x
+    lead = len(have) - len(shape)
+    if lead < 0 or any(n != 1 and m != n for m, n in zip(shape, have[lead:])):
+        return x * xp.ones_like(like)  # x is smaller than like: broadcast it up instead
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and have[lead + i] != 1)
+    return xp.reshape(xp.sum(x, axis=axes), shape)
+
+
+def _unsum(xp, g, x, axis):
+    """Pull a sum's gradient back: broadcast `g` to the shape of `x` along the reduced axis."""
+    shape = getattr(x, "shape", ())
+    if axis is not None:
+        g = xp.expand_dims(g, axis)
+    return xp.broadcast_to(g, shape)
+
+
+def _count(x, axis):
+    """How many elements a mean over `axis` averages (a float, so it never changes the dtype)."""
+    shape = getattr(x, "shape", ())
+    if axis is None:
+        n = 1
+        for m in shape:
+            n *= m
+        return float(n)
+    return float(shape[axis])
+
+
+def _mm_left(xp, g, a, b):
+    """Gradient of `a @ b` with respect to `a`: g @ bᵀ, for vectors, matrices and stacks."""
+    if b.ndim == 1:
+        grad = xp.expand_dims(g, -1) * b
+    elif a.ndim == 1:
+        grad = xp.squeeze(b @ xp.expand_dims(g, -1), -1)
+    else:
+        grad = g @ xp.swapaxes(b, -1, -2)
+    return _sum_to(xp, grad, a)
+
+
+def _mm_right(xp, g, a, b):
+    """Gradient of `a @ b` with respect to `b`: aᵀ @ g, for vectors, matrices and stacks."""
+    if a.ndim == 1:
+        grad = xp.expand_dims(a, -1) * xp.expand_dims(g, -2) if b.ndim > 1 else g * a
+    elif b.ndim == 1:
+        grad = xp.squeeze(xp.swapaxes(a, -1, -2) @ xp.expand_dims(g, -1), -1)
+    else:
+        grad = xp.swapaxes(a, -1, -2) @ g
+    return _sum_to(xp, grad, b)
+
+
+def _sigmoid(xp, x):
+    """Logistic sigmoid through tanh: no overflow for any x."""
+    return 0.5 * xp.tanh(0.5 * x) + 0.5
+
+
+def _log_sigmoid(xp, x):
+    """log(sigmoid(x)) = -log(1 + exp(-x)), finite for large |x|."""
+    return -xp.logaddexp(0, -x)
+
+
+HELPERS = (_arg, _sum_to, _unsum, _count, _mm_left, _mm_right, _sigmoid, _log_sigmoid)
