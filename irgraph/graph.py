@@ -9,11 +9,29 @@ once compiled), `level` ("op" or "equation") and `lines` (the model text, for er
 Named nodes use their name as node id; unnamed ones are "%N". Pure passes copy, never mutate.
 """
 
+import contextlib
+import gc
+
 import networkx as nx
 
 from .errors import Error
 from .expr import Expr, number, to_text, var
 from .ops import OPS
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector while a pass builds many small acyclic dicts.
+
+    On a 100,000-equation model the collector's repeated scans cost more than the pass itself.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 class Graph:
@@ -44,8 +62,35 @@ class Graph:
         return [u for u, _, _ in edges]
 
     def topo(self):
-        """Node ids in a topological order (iterative)."""
-        return list(nx.topological_sort(self.nx))
+        """Node ids in a topological order: Kahn's algorithm, iterative, stable in insertion order."""
+        pred, succ = self.nx._pred, self.nx._succ  # plain dicts: 3x faster than the views on big graphs
+        waiting = {n: len(p) for n, p in pred.items()}
+        order = [n for n, k in waiting.items() if k == 0]
+        for n in order:  # the list grows while we walk it
+            for m in succ[n]:
+                waiting[m] -= 1
+                if waiting[m] == 0:
+                    order.append(m)
+        if len(order) != len(waiting):
+            raise Error("the graph has a cycle")
+        return order
+
+    def parts(self):
+        """({id: attrs}, {id: operand ids in position order}): the graph as plain dicts, for passes."""
+        g = self.nx
+        args = {}
+        for v, preds in g._pred.items():
+            if preds:
+                ops = [(d["pos"], u) for u, keyed in preds.items() for d in keyed.values()]
+                ops.sort()
+                args[v] = tuple(u for _, u in ops)
+        return dict(g.nodes(data=True)), args
+
+    @classmethod
+    def from_args(cls, nodes, args, **graph_attrs):
+        """A Graph from {id: attrs} and {id: operand ids}, edges keyed by operand position."""
+        edges = ((a, v, i, {"pos": i}) for v, ops in args.items() for i, a in enumerate(ops))
+        return cls.from_parts(nodes, edges, **graph_attrs)
 
     def names(self):
         """Named nodes: inputs and named equations."""
@@ -73,9 +118,11 @@ class Graph:
         return cls(g)
 
     def copy(self):
-        g = self.nx.copy()
-        g.graph = dict(g.graph)
-        return Graph(g)
+        """A deep enough copy: new attribute dicts, so a pass can annotate it freely."""
+        g = self.nx
+        with gc_paused():
+            edges = ((u, v, k, dict(d)) for u, v, k, d in g.edges(keys=True, data=True))
+            return Graph.from_parts({n: dict(d) for n, d in g.nodes(data=True)}, edges, **g.graph)
 
     def fresh(self):
         """A new id for an unnamed node."""

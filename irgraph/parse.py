@@ -9,14 +9,13 @@ No recursion: deeply nested parentheses cost stack entries, not Python frames.
 """
 
 import difflib
-import gc
 import keyword
 import re
 
 import networkx as nx
 
 from .errors import Error, ParseError
-from .graph import Graph, require_name
+from .graph import Graph, gc_paused, require_name
 from .ops import FUNCTIONS, INFIX
 
 # Tokens as plain strings (fast); a token's kind follows from its first character, and columns are
@@ -78,9 +77,7 @@ class _Parser:
         self.fail(self.lineno, cols[min(index, len(cols) - 1)], message)
 
     def run(self, output):
-        gc_was_on = gc.isenabled()
-        gc.disable()  # we build hundreds of thousands of small acyclic dicts; collections only cost time
-        try:
+        with gc_paused():
             for lineno, line in enumerate(self.lines, 1):
                 tokens = _TOKEN.findall(line)
                 if tokens and tokens[-1][0] == "#":
@@ -89,9 +86,6 @@ class _Parser:
                     self.lineno = lineno
                     self.equation(tokens)
             return self.finish(output)
-        finally:
-            if gc_was_on:
-                gc.enable()
 
     def finish(self, output):
         if not self.defined:
@@ -101,9 +95,8 @@ class _Parser:
         for name in self.used:
             if name not in self.nodes:
                 self.nodes[name] = {"op": "input", "name": name}
-        edges = ((a, v, i, {"pos": i}) for v, args in self.args.items() for i, a in enumerate(args))
-        graph = Graph.from_parts(self.nodes, edges, outputs=[], level="op", lines=self.lines,
-                                 next_id=self.next_id)
+        graph = Graph.from_args(self.nodes, self.args, outputs=[], level="op", lines=self.lines,
+                                next_id=self.next_id)
         last = next(reversed(self.defined))
         graph.nx.graph["outputs"] = [require_name(graph, output, "equation") if output else last]
         return graph

@@ -6,28 +6,24 @@ They use only the array API that NumPy and CuPy share, with `xp` passed in.
 """
 
 
-def _arg(xp, inputs, name):
-    """Fetch one input as a float array (or a Python float, which stays one for speed)."""
-    try:
-        value = inputs[name]
-    except KeyError:
-        raise KeyError(f"missing input {name!r}") from None
-    if type(value) is float:
-        return value
+def _array(xp, value):
+    """An input as a float array on `xp`: integer and boolean data is promoted, as in JAX and PyTorch."""
     value = xp.asarray(value)
-    if value.dtype.kind in "biu":  # integer and boolean data is promoted, as in JAX and PyTorch
+    if value.dtype.kind in "biu":
         value = value.astype(xp.float64)
     return value
 
 
 def _sum_to(xp, x, like):
     """Sum a broadcast gradient back to the shape of `like` (NumPy broadcasting run in reverse)."""
+    if type(x) is float and type(like) is float:  # the scalar fast path: nothing to do
+        return x
     shape = getattr(like, "shape", ())
     have = getattr(x, "shape", ())
     if have == shape:
         return x
     lead = len(have) - len(shape)
-    if lead < 0 or any(n != 1 and m != n for m, n in zip(shape, have[lead:])):
+    if lead < 0 or any(m != 1 and m != n for m, n in zip(shape, have[lead:])):
         return x * xp.ones_like(like)  # x is smaller than like: broadcast it up instead
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and have[lead + i] != 1)
     return xp.reshape(xp.sum(x, axis=axes), shape)
@@ -84,4 +80,4 @@ def _log_sigmoid(xp, x):
     return -xp.logaddexp(0, -x)
 
 
-HELPERS = (_arg, _sum_to, _unsum, _count, _mm_left, _mm_right, _sigmoid, _log_sigmoid)
+HELPERS = (_array, _sum_to, _unsum, _count, _mm_left, _mm_right, _sigmoid, _log_sigmoid)

@@ -1,0 +1,41 @@
+"""The executor: interprets a Program instruction by instruction on NumPy or CuPy arrays."""
+
+from .errors import Error
+from .ops import OPS
+from .program import Result
+from .runtime import _array
+from .shapes import infer
+
+
+def execute(program, inputs, xp, device):
+    if not hasattr(inputs, "keys"):
+        raise Error(f"inputs must be a mapping of names to values, not {type(inputs).__name__}")
+    env = {}
+    for name, v in program.inputs:
+        if name not in inputs:
+            first = program.uses(v)
+            where = f" (used in {program.where(first)})" if first else ""
+            raise Error(f"missing input {name!r}{where}")
+        value = inputs[name]
+        if type(value) is float and xp.__name__ == "numpy":  # NumPy takes Python floats as they are
+            env[v] = value
+            continue
+        try:
+            env[v] = _array(xp, value)
+        except (TypeError, ValueError) as e:
+            raise Error(f"input {name!r} is not a number or an array of numbers: {e}") from None
+    shapes = infer(program, {v: getattr(x, "shape", ()) for v, x in env.items()})
+    out_name, out_var = program.output
+    if program.grads and shapes.get(out_var, ()) != ():
+        raise Error(f"the output {out_name!r} has shape {shapes[out_var]}, but a gradient needs a scalar: "
+                    f"reduce it with sum({out_name}) or mean({out_name})")
+    for ins in program.instrs:
+        args = [env[a] if isinstance(a, str) else a for a in ins.args]
+        row = OPS[ins.op]
+        try:
+            env[ins.out] = row.eval(xp, *args, axis=ins.axis) if row.axis else row.eval(xp, *args)
+        except Exception as e:  # anything the array library raises is reported against the model
+            raise Error(f"{ins.op} failed in {program.where(ins)}: {type(e).__name__}: {e}") from None
+        for f in ins.frees:
+            del env[f]
+    return Result(env[out_var], {name: env[v] for name, v in program.grads}, device)

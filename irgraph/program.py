@@ -1,0 +1,136 @@
+"""The Program: a flat list of SSA instructions (like a jaxpr), its stats, printing and execution."""
+
+import functools
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .errors import Error
+from .ops import OPS
+
+
+@dataclass(frozen=True)
+class Instr:
+    """`out = op(args)`; args are variable names or inlined constants; `frees` die after this line."""
+
+    out: str
+    op: str
+    args: tuple
+    axis: Optional[int] = None
+    frees: tuple = ()
+    role: str = "forward"  # or "backward"
+    line: Optional[int] = None  # the model line this instruction comes from
+
+    def __str__(self):
+        args = ", ".join(a if isinstance(a, str) else _num(a) for a in self.args)
+        axis = f", axis={self.axis}" if self.axis is not None else ""
+        return f"{self.out} = {self.op}({args}{axis})"
+
+
+@dataclass(frozen=True)
+class Result:
+    """What running a program gives: the output's value and {input name: gradient}."""
+
+    value: object
+    grads: dict
+    device: str = "numpy"
+
+    def to_numpy(self):
+        """The same result with every array copied to host NumPy arrays."""
+        from .backends import to_numpy
+
+        return Result(to_numpy(self.value), {k: to_numpy(v) for k, v in self.grads.items()}, "numpy")
+
+
+@dataclass(frozen=True, eq=False)
+class Program:
+    instrs: tuple
+    inputs: tuple  # ((input name, variable), ...)
+    output: tuple  # (output name, variable)
+    grads: tuple  # ((input name, variable), ...)
+    graph: object = field(repr=False, default=None)  # the compiled Graph it was scheduled from
+    lines: tuple = field(repr=False, default=())  # the model text, for error messages
+    log: tuple = field(repr=False, default=())  # (pass name, nodes before, nodes after) per pass
+
+    @property
+    def wrt(self):
+        return [name for name, _ in self.grads]
+
+    @functools.cached_property
+    def source(self):
+        """A standalone Python module defining value_and_grad(inputs, xp=None) -> (value, grads)."""
+        from .codegen import generate
+
+        return generate(self)
+
+    @functools.cached_property
+    def stats(self):
+        """Instruction counts. `sum_to` (undoing broadcasting; a no-op when shapes already match) is
+        counted apart from the arithmetic, in `unbroadcasts`."""
+        count = {"forward": 0, "backward": 0}
+        unbroadcasts = 0
+        for ins in self.instrs:
+            if ins.op == "sum_to":
+                unbroadcasts += 1
+            else:
+                count[ins.role] += 1
+        removed = {}
+        for name, before, after in self.log:
+            removed[name] = removed.get(name, 0) + max(before - after, 0)
+        return {
+            "forward_ops": count["forward"],
+            "backward_ops": count["backward"],
+            "unbroadcasts": unbroadcasts,
+            "instructions": len(self.instrs),
+            "inputs": len(self.inputs),
+            "simplify_removed": removed.get("simplify", 0),
+            "cse_removed": removed.get("cse", 0),
+            "dce_removed": removed.get("dce", 0),
+        }
+
+    def __str__(self):
+        ins = ", ".join(v for _, v in self.inputs)
+        lines = [f"program({ins}) -> {self.output[1]}, grads({', '.join(self.wrt)})"]
+        role = None
+        for i in self.instrs:
+            if i.role != role:
+                role = i.role
+                lines.append(f"  # {role}")
+            free = f"    ; drop {', '.join(i.frees)}" if i.frees else ""
+            lines.append(f"  {i}{free}")
+        lines.append(f"  return {self.output[1]}, {{{', '.join(f'{n}: {v}' for n, v in self.grads)}}}")
+        return "\n".join(lines)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from viz import render
+
+        return render.to_digraph(self)._repr_mimebundle_(include, exclude)
+
+    # ---- running ----------------------------------------------------------------------------------------
+    def run(self, inputs, device="numpy"):
+        """Evaluate the output and its gradients on `device` ("numpy", "cupy" or "auto")."""
+        from .backends import get_xp
+        from .execute import execute
+
+        xp, device = get_xp(device)
+        return execute(self, inputs, xp, device)
+
+    def where(self, instr):
+        """Which equation an instruction belongs to, as people read it."""
+        if instr.line is None or not (0 < instr.line <= len(self.lines)):
+            return "the gradient"
+        return f"line {instr.line}: {self.lines[instr.line - 1].split('#')[0].strip()}"
+
+    def uses(self, variable):
+        """The first instruction that reads `variable` (None if none does)."""
+        return next((i for i in self.instrs if variable in i.args), None)
+
+
+def _num(x):
+    from .expr import number
+
+    return number(x)
+
+
+def require(condition, message):
+    if not condition:
+        raise Error(message)

@@ -1,0 +1,156 @@
+"""adjoint: add the reverse sweep. adj[x] = Σ over x's out-edges of (adj[child] combined with the edge partial).
+
+Only edges on a path from a `wrt` input to the output are differentiated. Adjoints may stay "loose"
+(broadcast larger than their node) along elementwise chains; they are summed back to their node's shape
+(`sum_to`) only where that matters: where contributions meet, before a tensor pullback, and at the end.
+"""
+
+import difflib
+
+from irgraph.errors import Error
+from irgraph.expr import G, postorder
+from irgraph.graph import Graph, gc_paused
+from irgraph.ops import OPS
+
+
+def adjoint(graph: Graph) -> Graph:
+    """Append adjoint nodes for the output with respect to graph.nx.graph["wrt"]; record them in "grads"."""
+    with gc_paused():
+        return _Sweep(graph).run()
+
+
+class _Sweep:
+    def __init__(self, graph):
+        self.graph = graph
+        self.nodes, self.args = graph.parts()
+        self.nodes = {n: dict(d) for n, d in self.nodes.items()}
+        self.next_id = graph.nx.graph["next_id"]
+        self.line = None
+
+    def new(self, op, args=(), **attrs):
+        node = f"%{self.next_id}"
+        self.next_id += 1
+        self.nodes[node] = dict(attrs, op=op, role="backward", line=self.line)
+        if args:
+            self.args[node] = tuple(args)
+        return node
+
+    def instantiate(self, expr, g=None):
+        """Turn a partial (an Expr over node references) into new backward nodes."""
+        made = {}
+        for e in postorder(expr):
+            if e.op == "var":
+                made[e] = e.attr[0]
+            elif e.op == "const":
+                made[e] = self.new("const", value=e.attr)
+            elif e.op == "g":
+                made[e] = g
+            else:
+                made[e] = self.new(e.op, [made[a] for a in e.args], axis=e.attr)
+        return made[expr]
+
+    def run(self):
+        graph = self.graph
+        wrt, out = graph.nx.graph["wrt"], graph.nx.graph["outputs"][0]
+        for name in wrt:
+            _check_wrt(graph, name)
+        topo = graph.topo()
+        reaches_out = _closure(out, self._operands)
+        from_wrt = set()
+        for name in wrt:
+            from_wrt |= _closure(name, lambda n: graph.nx._succ[n])
+        active = reaches_out & from_wrt
+        key = self.shape_keys(topo)
+
+        adj, contributions = {}, {}
+        if out in active:
+            adj[out] = (self.new("const", value=1.0), True)
+        for v in reversed(topo):
+            if v not in active:
+                continue
+            self.line = self.nodes[v].get("line")
+            if v != out:
+                if v not in contributions:
+                    continue
+                adj[v] = self.combine(contributions.pop(v), v)
+                self.nodes[adj[v][0]].setdefault("adj_of", v)
+            if v not in self.args:
+                continue
+            row = OPS[self.nodes[v]["op"]]
+            g, exact = adj[v]
+            for u, _, k, e in graph.nx.in_edges(v, keys=True, data=True):
+                if u not in active:
+                    continue
+                if row.kind == "tensor":
+                    if not exact:  # a pullback needs the gradient at its node's exact shape
+                        g, exact = self.new("sum_to", [g, v]), True
+                        adj[v] = (g, True)
+                    piece, piece_exact = self.instantiate(e["partial"], g), True
+                else:
+                    piece = self.new("mul", [g, self.instantiate(e["partial"])])
+                    piece_exact = exact and key[u] == key[v]
+                contributions.setdefault(u, []).append((piece, piece_exact))
+        grads = {}
+        for name in wrt:
+            self.line = None
+            if name in adj:
+                a, exact = adj[name]
+                grads[name] = a if exact else self.new("sum_to", [a, name])
+            else:  # the output does not depend on it
+                grads[name] = self.new("zeros_like", [name])
+            self.nodes[grads[name]]["grad_of"] = name
+        result = Graph.from_args(self.nodes, self.args, **graph.nx.graph)
+        result.nx.graph.update(grads=grads, next_id=self.next_id)
+        return result
+
+    def combine(self, pieces, node):
+        if len(pieces) == 1:
+            return pieces[0]
+        total = None
+        for piece, exact in pieces:
+            if not exact:
+                piece = self.new("sum_to", [piece, node])
+            total = piece if total is None else self.new("add", [total, piece])
+        return total, True
+
+    def _operands(self, n):
+        return self.args.get(n, ())
+
+    def shape_keys(self, topo):
+        """Nodes with equal keys have equal shapes (a conservative, static check)."""
+        key = {}
+        for n in topo:
+            d = self.nodes[n]
+            if d["op"] == "const":
+                key[n] = "()"
+            elif d["op"] == "input" or OPS[d["op"]].kind == "tensor":
+                key[n] = n
+            else:
+                ks = {key[a] for a in self.args[n]} - {"()"}
+                key[n] = ks.pop() if len(ks) == 1 else ("()" if not ks else n)
+        return key
+
+
+def _closure(start, step):
+    seen, todo = {start}, [start]
+    while todo:
+        for m in step(todo.pop()):
+            if m not in seen:
+                seen.add(m)
+                todo.append(m)
+    return seen
+
+
+def _check_wrt(graph, name):
+    d = graph.nx.nodes.get(name)
+    if d is not None and d.get("op") == "input":
+        return
+    if d is not None and d.get("name") == name:
+        raise Error(f"cannot take the gradient with respect to {name!r}: it is computed by an equation "
+                    f"(line {d.get('line')}), not an input of the model")
+    close = difflib.get_close_matches(name, graph.inputs, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise Error(f"{name!r} is not an input of the model{hint} (inputs: {', '.join(graph.inputs)})")
+
+
+assert G is not None  # the pullbacks' placeholder; instantiate() maps it to the upstream adjoint

@@ -1,0 +1,38 @@
+"""cse: compute each distinct subexpression once, across the forward and backward parts alike.
+
+Nodes are keyed by (op, axis, operands) in topological order; a commutative op's operands are sorted, so
+`a*b` and `b*a` match. Constants are keyed by value. Inputs are never merged.
+"""
+
+from irgraph.graph import Graph, gc_paused
+from irgraph.ops import OPS
+
+from .simplify import Rebuilder
+
+
+def cse(graph: Graph) -> Graph:
+    """Merge nodes that compute the same thing."""
+    with gc_paused():
+        b = Rebuilder(graph)
+        seen = {}
+        for n in b.order:
+            d = b.old_nodes[n]
+            op = d["op"]
+            if op == "input":
+                b.keep(n)
+                continue
+            args = tuple(b.rep[a] for a in b.old_args.get(n, ()))
+            if op == "const":
+                key = ("const", d["value"])
+            else:
+                key = (op, d.get("axis"), tuple(sorted(args)) if OPS[op].commutative else args)
+            same = seen.get(key)
+            if same is None:
+                seen[key] = b.keep(n, args)
+            else:
+                b.rep[n] = same
+                if d.get("role", "forward") == "forward":  # a backward node that repeats forward work
+                    b.nodes[same]["role"] = "forward"
+                if d.get("name") and not b.nodes[same].get("name"):
+                    b.nodes[same]["name"] = d["name"]
+        return b.finish()

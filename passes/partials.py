@@ -1,0 +1,48 @@
+"""attach_partials: every edge u → v gets `partial`, the local derivative ∂v/∂u as an Expr.
+
+Op level: each edge is one rule from the op table. Equation level: each edge's partial is the derivative
+of the equation's right-hand side, simplified. Elementwise partials are multipliers; where a tensor op
+lies on the way, the partial is a pullback in the upstream gradient `g`.
+"""
+
+from irgraph.expr import derivative, to_text, var
+from irgraph.graph import Graph, gc_paused
+from irgraph.ops import OPS
+
+_INLINE = 40  # unnamed operands print inline up to this many characters, else by node id
+
+
+def attach_partials(graph: Graph) -> Graph:
+    """Annotate every edge with its local partial derivative."""
+    with gc_paused():
+        out = graph.copy()
+        g = out.nx
+        if graph.level == "equation":
+            for u, v, k, d in g.edges(keys=True, data=True):
+                d["partial"] = derivative(g.nodes[v]["expr"], var(u))
+            return out
+        refs = _references(graph)
+        for v, args in graph.parts()[1].items():
+            d = g.nodes[v]
+            row = OPS[d["op"]]
+            if row.partials is None:
+                continue
+            kwargs = {"axis": d.get("axis")} if row.axis else {}
+            partials = row.partials(*(refs[a] for a in args), refs[v], **kwargs)
+            for u, _, k, e in g.in_edges(v, keys=True, data=True):
+                e["partial"] = partials[e["pos"]]
+        return out
+
+
+def _references(graph):
+    """Each node as a `var` leaf, labelled by its name, its number, or its expression when short."""
+    exprs, _ = graph.expressions()
+    refs = {}
+    for n, e in exprs.items():
+        d = graph.nx.nodes[n]
+        if d["op"] == "const":
+            refs[n] = e
+            continue
+        label = d.get("name") or to_text(e)
+        refs[n] = var(n, label if len(label) <= _INLINE else n)
+    return refs

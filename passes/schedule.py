@@ -1,0 +1,131 @@
+"""schedule: Graph → Program, a flat list of SSA instructions, forward part first.
+
+Each value gets a readable, safe Python name (the user's name where it is one, `t3` for temporaries,
+`d_yhat` for the adjoint of `yhat`), constants are inlined, and every value is dropped after its last use.
+"""
+
+import keyword
+
+from irgraph.graph import Graph, gc_paused
+from irgraph.program import Instr, Program
+from irgraph.runtime import HELPERS
+
+# Names the generated module itself uses; user variables that collide get a trailing underscore.
+RESERVED = {"xp", "inputs", "numpy", "value_and_grad", "value", "grads"} | {f.__name__ for f in HELPERS}
+
+
+def schedule(graph: Graph) -> Program:
+    """Order, name and free the values of a compiled graph."""
+    with gc_paused():
+        return _schedule(graph)
+
+
+def _schedule(graph):
+    g = graph.nx
+    nodes, args = graph.parts()
+    out = g.graph["outputs"][0]
+    grads = g.graph.get("grads", {})
+    order = graph.topo()
+    forward, todo = {out}, [out]
+    while todo:
+        for a in args.get(todo.pop(), ()):
+            if a not in forward:
+                forward.add(a)
+                todo.append(a)
+    order = [n for n in order if n in forward] + [n for n in order if n not in forward]
+
+    names = _Names()
+    var = {}
+    inputs = []
+    for n in order:
+        d = nodes[n]
+        if d["op"] == "input":
+            var[n] = names.claim(d["name"])
+            inputs.append((d["name"], var[n]))
+        elif d["op"] == "const":
+            var[n] = d["value"]
+    for name, n in grads.items():  # gradients are called d_<input>
+        if n not in var:
+            var[n] = names.claim("d_" + name)
+    for n in order:
+        d = nodes[n]
+        if n in var:
+            continue
+        if d.get("name"):
+            var[n] = names.claim(d["name"])
+        elif d.get("adj_of") and nodes[d["adj_of"]].get("name"):
+            var[n] = names.claim("d_" + nodes[d["adj_of"]]["name"])
+        else:
+            var[n] = names.temp("t" if n in forward else "g")
+
+    instrs = []
+    for n in order:
+        d = nodes[n]
+        if d["op"] in ("input", "const"):
+            continue
+        instrs.append(dict(out=var[n], op=d["op"], args=tuple(var[a] for a in args[n]), axis=d.get("axis"),
+                           role="forward" if n in forward else "backward", line=d.get("line")))
+    # A constant output or gradient still needs a value of its own.
+    results = {var[out]} if isinstance(var[out], str) else set()
+    if not isinstance(var[out], str):
+        var[out] = names.temp("t")
+        instrs.append(dict(out=var[out], op="id", args=(nodes[out]["value"],), axis=None, role="forward",
+                           line=nodes[out].get("line")))
+    grad_vars = []
+    for name, n in grads.items():
+        v = var[n]
+        if not isinstance(v, str):  # e.g. d(3*w)/dw = 3: an array of w's shape and dtype
+            v = names.temp("g")
+            instrs.append(dict(out=v, op="full_like", args=(var[name], nodes[n]["value"]), axis=None,
+                               role="backward", line=None))
+        grad_vars.append((name, v))
+        results.add(v)
+    results.add(var[out])
+    _add_frees(instrs, results)
+    return Program(
+        instrs=tuple(Instr(**i) for i in instrs),
+        inputs=tuple(inputs),
+        output=(nodes[out].get("name") or var[out], var[out]),
+        grads=tuple(grad_vars),
+        graph=graph,
+        lines=tuple(g.graph.get("lines", ())),
+    )
+
+
+def _add_frees(instrs, keep):
+    last = {}
+    for i, ins in enumerate(instrs):
+        for a in ins["args"]:
+            if isinstance(a, str):
+                last[a] = i
+    frees = {}
+    for v, i in last.items():
+        if v not in keep:
+            frees.setdefault(i, []).append(v)
+    for i, ins in enumerate(instrs):
+        ins["frees"] = tuple(frees.get(i, ()))
+
+
+class _Names:
+    def __init__(self):
+        self.taken = set()
+        self.count = 0
+
+    def claim(self, name):
+        base = name if name.isidentifier() and not keyword.iskeyword(name) else "v"
+        if base in RESERVED or base.startswith("_"):
+            base += "_"
+        candidate, k = base, 1
+        while candidate in self.taken:
+            k += 1
+            candidate = f"{base}_{k}"
+        self.taken.add(candidate)
+        return candidate
+
+    def temp(self, prefix):
+        while True:
+            self.count += 1
+            name = f"{prefix}{self.count}"
+            if name not in self.taken:
+                self.taken.add(name)
+                return name

@@ -1,0 +1,79 @@
+"""simplify: algebraic clean-up (x*1 → x, x+0 → x, constant folding, --x → x, x/c → (1/c)*x, ...).
+
+The rules live in irgraph.algebra and are the same ones expression building uses.
+"""
+
+from irgraph.algebra import rewrite
+from irgraph.graph import Graph, gc_paused
+
+
+def simplify(graph: Graph) -> Graph:
+    """Rewrite every node by the algebra's local rules, in topological order."""
+    with gc_paused():
+        b = Rebuilder(graph)
+        for n in b.order:
+            d = b.old_nodes[n]
+            if n not in b.old_args:
+                b.keep(n)
+                continue
+            args = tuple(b.rep[a] for a in b.old_args[n])
+            b.current = d
+            b.rep[n] = rewrite(d["op"], args, d.get("axis"), b) or b.keep(n, args)
+        return b.finish()
+
+
+class Rebuilder:
+    """Copy a graph node by node in topological order, letting a pass replace nodes on the way.
+
+    It is also the builder that algebra.rewrite reads nodes through (value, op, args, const, make).
+    """
+
+    def __init__(self, graph):
+        self.graph = graph
+        self.order = graph.topo()
+        self.old_nodes, self.old_args = graph.parts()
+        self.nodes, self.operands, self.rep = {}, {}, {}
+        self.next_id = graph.nx.graph["next_id"]
+        self.current = {}
+
+    def keep(self, n, args=()):
+        self.nodes[n] = dict(self.old_nodes[n])
+        if args:
+            self.operands[n] = args
+        self.rep[n] = n
+        return n
+
+    def finish(self):
+        attrs = dict(self.graph.nx.graph, next_id=self.next_id)
+        attrs["outputs"] = [self.rep[o] for o in attrs["outputs"]]
+        if "grads" in attrs:
+            attrs["grads"] = {k: self.rep[v] for k, v in attrs["grads"].items()}
+        return Graph.from_args(self.nodes, self.operands, **attrs)
+
+    # The view algebra.rewrite needs.
+    def value(self, n):
+        d = self.nodes[n]
+        return d["value"] if d["op"] == "const" else None
+
+    def op(self, n):
+        return self.nodes[n]["op"]
+
+    def args(self, n):
+        return self.operands.get(n, ())
+
+    def const(self, value):
+        return self._new("const", (), value=float(value))
+
+    def make(self, op, args, axis=None):
+        return rewrite(op, tuple(args), axis, self) or self._new(op, args, axis=axis)
+
+    def _new(self, op, args, **attrs):
+        node = f"%{self.next_id}"
+        self.next_id += 1
+        keep = {k: self.current[k] for k in ("line", "role") if k in self.current}
+        self.nodes[node] = dict(keep, op=op, **attrs)
+        if args:
+            self.operands[node] = tuple(args)
+        return node
+
+
