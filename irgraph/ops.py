@@ -82,6 +82,9 @@ ROWS = [
     Op("mm_left", 3, rt._mm_left, "_mm_left(xp, {0}, {1}, {2})", "mm_left", kind="tensor"),
     Op("mm_right", 3, rt._mm_right, "_mm_right(xp, {0}, {1}, {2})", "mm_right", kind="tensor"),
     Op("zeros_like", 1, lambda xp, a: xp.zeros_like(a), "xp.zeros_like({0})", "zeros_like", kind="tensor"),
+    # A constant gradient (d(3*w)/dw = 3) as an array of its variable's shape; schedule emits it.
+    Op("full_like", 2, lambda xp, a, v: xp.full_like(a, v), "xp.full_like({0}, {1})", "full_like",
+       kind="tensor"),
 ]
 
 OPS = {op.name: op for op in ROWS}
