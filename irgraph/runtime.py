@@ -32,6 +32,7 @@ def _sum_to(xp, x, like):
 def _unsum(xp, g, x, axis):
     """Pull a sum's gradient back: broadcast `g` to the shape of `x` along the reduced axis."""
     shape = getattr(x, "shape", ())
+    g = xp.asarray(g, dtype=getattr(x, "dtype", None))  # the seed 1 is a Python float: keep x's dtype
     if axis is not None:
         g = xp.expand_dims(g, axis)
     return xp.broadcast_to(g, shape)
@@ -50,6 +51,8 @@ def _count(x, axis):
 
 def _mm_left(xp, g, a, b):
     """Gradient of `a @ b` with respect to `a`: g @ bᵀ, for vectors, matrices and stacks."""
+    if type(g) is float:  # the seed 1 of a vector dot product: keep the operands' dtype
+        g = xp.asarray(g, dtype=xp.result_type(a, b))
     if b.ndim == 1:
         grad = xp.expand_dims(g, -1) * b
     elif a.ndim == 1:
@@ -61,6 +64,8 @@ def _mm_left(xp, g, a, b):
 
 def _mm_right(xp, g, a, b):
     """Gradient of `a @ b` with respect to `b`: aᵀ @ g, for vectors, matrices and stacks."""
+    if type(g) is float:  # the seed 1 of a vector dot product: keep the operands' dtype
+        g = xp.asarray(g, dtype=xp.result_type(a, b))
     if a.ndim == 1:
         grad = xp.expand_dims(a, -1) * xp.expand_dims(g, -2) if b.ndim > 1 else g * a
     elif b.ndim == 1:
