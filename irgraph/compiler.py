@@ -38,6 +38,10 @@ def compile_graph(model, wrt, output, passes):
     graph.nx.graph["wrt"] = list(graph.inputs if wrt is None else wrt)
     if len(set(graph.nx.graph["wrt"])) != len(graph.nx.graph["wrt"]):
         raise Error(f"wrt lists a name twice: {graph.nx.graph['wrt']}")
+    from passes.adjoint import _check_wrt
+
+    for name in graph.nx.graph["wrt"]:  # before simplify renames nodes, so an equation name is named as one
+        _check_wrt(graph, name)
     log = []
     for p in passes:
         before = graph.nx.number_of_nodes()

@@ -53,7 +53,7 @@ def _schedule(graph):
             continue
         if d.get("name"):
             var[n] = names.claim(d["name"])
-        elif d.get("adj_of") and nodes[d["adj_of"]].get("name"):
+        elif d.get("adj_of") in nodes and nodes[d["adj_of"]].get("name"):  # CSE/DCE may have dropped it
             var[n] = names.claim("d_" + nodes[d["adj_of"]]["name"])
         else:
             var[n] = names.temp("t" if n in forward else "g")
