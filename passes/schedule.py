@@ -4,14 +4,17 @@ Each value gets a readable, safe Python name (the user's name where it is one, `
 `d_yhat` for the adjoint of `yhat`), constants are inlined, and every value is dropped after its last use.
 """
 
+import builtins
 import keyword
 
 from irgraph.graph import Graph, gc_paused
 from irgraph.program import Instr, Program
 from irgraph.runtime import HELPERS
 
-# Names the generated module itself uses; user variables that collide get a trailing underscore.
-RESERVED = {"xp", "inputs", "numpy", "value_and_grad", "value", "grads"} | {f.__name__ for f in HELPERS}
+# Names the generated module itself uses; user variables that collide get a trailing underscore. Builtins
+# too: the module calls type(), float and ValueError, which a user's `type = ...` would shadow.
+RESERVED = ({"xp", "inputs", "numpy", "value_and_grad", "value", "grads"} | {f.__name__ for f in HELPERS}
+            | set(dir(builtins)))
 
 
 def schedule(graph: Graph) -> Program:
