@@ -55,10 +55,8 @@ class _Sweep:
         for name in wrt:
             _check_wrt(graph, name)
         topo = graph.topo()
-        reaches_out = _closure(out, self._operands)
-        from_wrt = set()
-        for name in wrt:
-            from_wrt |= _closure(name, lambda n: graph.nx._succ[n])
+        reaches_out = _closure([out], self._operands)
+        from_wrt = _closure(wrt, lambda n: graph.nx._succ[n])  # one walk from all of them: linear
         active = reaches_out & from_wrt
         key = self.shape_keys(topo)
 
@@ -131,8 +129,9 @@ class _Sweep:
         return key
 
 
-def _closure(start, step):
-    seen, todo = {start}, [start]
+def _closure(starts, step):
+    """Every node reachable from `starts` by `step`, starts included."""
+    seen, todo = set(starts), list(starts)
     while todo:
         for m in step(todo.pop()):
             if m not in seen:
