@@ -1,0 +1,254 @@
+"""The `irgraph` command: compile, run (--set, --inputs .json/.npz, stdin, --json), and errors printed as
+`MODEL:LINE:COL: error: ...` with no traceback and a non-zero exit."""
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cases import CUPY_MISSING, EXAMPLES, ROOT
+from irgraph.cli import main
+
+LINEAR = str(EXAMPLES / "linear.eq")
+LINEAR_SET = ["--set", "x1=1.5", "--set", "x2=-0.5", "--set", "y=2", "--set", "b=0.1", "--set", "w1=0.2",
+              "--set", "w2=0.3"]
+LINEAR_GRADS = {"b": -3.5, "w1": -5.25, "w2": 1.75}
+
+
+def cli(argv, capsys, stdin=None, monkeypatch=None):
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_no_traceback(err):
+    assert "Traceback" not in err
+    assert "internal error" not in err
+
+
+# ---- run ---------------------------------------------------------------------------------------------------
+
+def test_run_prints_value_and_gradients(capsys):
+    code, out, err = cli(["run", LINEAR, "--wrt", "b,w1,w2", *LINEAR_SET], capsys)
+    assert code == 0, err
+    assert out.splitlines() == ["loss = 3.0625", "dloss/db = -3.5", "dloss/dw1 = -5.25", "dloss/dw2 = 1.75"]
+
+
+def test_run_json(capsys):
+    code, out, err = cli(["run", LINEAR, "--wrt", "b,w1,w2", *LINEAR_SET, "--json"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["value"] == pytest.approx(3.0625)
+    assert data["grads"] == pytest.approx(LINEAR_GRADS)
+
+
+def test_run_wrt_defaults_to_every_input(capsys):
+    code, out, _ = cli(["run", LINEAR, *LINEAR_SET, "--json"], capsys)
+    assert code == 0
+    assert set(json.loads(out)["grads"]) == {"x1", "x2", "y", "b", "w1", "w2"}
+
+
+@pytest.mark.parametrize("name", ["linear", "linreg", "logistic", "mlp", "shared"])
+def test_run_inputs_from_the_examples_reference_files(name, capsys):
+    ref = json.loads((EXAMPLES / f"{name}.json").read_text())
+    code, out, err = cli(["run", str(EXAMPLES / f"{name}.eq"), "--inputs", str(EXAMPLES / f"{name}.json"),
+                          "--wrt", ",".join(ref["wrt"]), "--json"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["value"] == pytest.approx(ref["value"], rel=1e-6)
+    for k, v in ref["grads"].items():
+        np.testing.assert_allclose(data["grads"][k], v, rtol=1e-6, atol=1e-9)
+
+
+def test_run_inputs_from_a_plain_json_object_and_set_overrides(tmp_path, capsys):
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps({"x1": 1.5, "x2": -0.5, "y": 2, "b": 0.1, "w1": 0.2, "w2": 99}))
+    code, out, err = cli(["run", LINEAR, "--inputs", str(path), "--set", "w2=0.3", "--wrt", "w1", "--json"],
+                         capsys)
+    assert code == 0, err
+    assert json.loads(out) == {"value": pytest.approx(3.0625), "grads": {"w1": pytest.approx(-5.25)}}
+
+
+def test_run_inputs_from_npz(tmp_path, capsys):
+    ref = json.loads((EXAMPLES / "mlp.json").read_text())
+    path = tmp_path / "mlp.npz"
+    np.savez(path, **{k: np.asarray(v) for k, v in ref["inputs"].items()})
+    code, out, err = cli(["run", str(EXAMPLES / "mlp.eq"), "--inputs", str(path), "--wrt", "W1,b2", "--json"],
+                         capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["value"] == pytest.approx(ref["value"], rel=1e-6)
+    np.testing.assert_allclose(data["grads"]["W1"], ref["grads"]["W1"], rtol=1e-6)
+    assert np.shape(data["grads"]["b2"]) == (1, 1)
+
+
+def test_run_set_takes_json_lists(capsys, monkeypatch):
+    code, out, err = cli(["run", "-", "--set", "w=[1, 2]", "--set", "x=[[3, 4], [5, 6]]", "--json"], capsys,
+                         stdin="loss = sum(w * x)\n", monkeypatch=monkeypatch)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["value"] == 1 * 3 + 2 * 4 + 1 * 5 + 2 * 6
+    assert data["grads"] == {"w": [8.0, 10.0], "x": [[1.0, 2.0], [1.0, 2.0]]}
+
+
+def test_run_model_from_stdin(capsys, monkeypatch):
+    text = (EXAMPLES / "linear.eq").read_text()
+    code, out, err = cli(["run", "-", *LINEAR_SET, "--wrt", "b,w1,w2", "--json"], capsys, text, monkeypatch)
+    assert code == 0, err
+    assert json.loads(out)["grads"] == pytest.approx(LINEAR_GRADS)
+
+
+def test_run_output_option(capsys):
+    code, out, _ = cli(["run", LINEAR, *LINEAR_SET, "--wrt", "w1", "--output", "yhat", "--json"], capsys)
+    assert code == 0
+    assert json.loads(out) == {"value": pytest.approx(0.25), "grads": {"w1": pytest.approx(1.5)}}
+
+
+def test_run_on_each_device(device, capsys):
+    code, out, err = cli(["run", LINEAR, *LINEAR_SET, "--wrt", "b,w1,w2", "--json", "--device", device], capsys)
+    assert code == 0, err
+    assert json.loads(out)["grads"] == pytest.approx(LINEAR_GRADS)
+
+
+@pytest.mark.skipif(CUPY_MISSING is None, reason="CuPy and a GPU are present")
+def test_run_on_a_missing_gpu_is_a_clear_error(capsys):
+    code, out, err = cli(["run", LINEAR, *LINEAR_SET, "--device", "cupy"], capsys)
+    assert code != 0 and out == ""
+    assert err.startswith(f"{LINEAR}: error: ") and "cupy" in err.lower()
+    assert_no_traceback(err)
+
+
+# ---- compile -------------------------------------------------------------------------------------------------
+
+def test_compile_prints_the_module(capsys):
+    code, out, err = cli(["compile", LINEAR, "--wrt", "b,w1,w2"], capsys)
+    assert code == 0, err
+    namespace = {}
+    exec(compile(out, "generated.py", "exec"), namespace)
+    value, grads = namespace["value_and_grad"]({"x1": 1.5, "x2": -0.5, "y": 2.0, "b": 0.1, "w1": 0.2, "w2": 0.3})
+    assert value == pytest.approx(3.0625)
+    assert {k: float(v) for k, v in grads.items()} == pytest.approx(LINEAR_GRADS)
+
+
+def test_compile_writes_a_file_and_stats(tmp_path, capsys):
+    target = tmp_path / "linear_grad.py"
+    code, out, err = cli(["compile", LINEAR, "--wrt", "w1", "-o", str(target), "--stats"], capsys)
+    assert code == 0, err
+    assert out == ""
+    assert "def value_and_grad(inputs, xp=None):" in target.read_text()
+    assert "backward_ops: " in err and "forward_ops: 6" in err
+
+
+def test_compile_stats_to_stdout(capsys):
+    code, out, _ = cli(["compile", LINEAR, "--wrt", "b,w1,w2", "--stats"], capsys)
+    assert code == 0
+    assert "# forward_ops: 6" in out and "# backward_ops: 3" in out
+
+
+# ---- errors ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, where, fragment", [
+    ("a = (x + 1\n", "1:5", "unmatched '('"),
+    ("a = x\nb = sine(a)\n", "2:5", "did you mean 'sin'?"),
+    ("a = x\na = y\n", "2:1", "defined twice"),
+    ("a = b\nb = a\n", "1:1", "cycle"),
+    ("# nothing\n", "1:1", "empty model"),
+    ("a = x.y\n", "1:6", "attribute access"),
+])
+@pytest.mark.parametrize("command", ["compile", "run"])
+def test_parse_errors_print_model_line_col(text, where, fragment, command, tmp_path, capsys):
+    path = tmp_path / "bad.eq"
+    path.write_text(text)
+    code, out, err = cli([command, str(path)], capsys)
+    assert code != 0
+    assert out == ""
+    assert err.startswith(f"{path}:{where}: error: ")
+    assert fragment in err
+    assert "^" in err  # the source line with a caret
+    assert_no_traceback(err)
+
+
+def test_parse_error_from_stdin_is_labelled(capsys, monkeypatch):
+    code, _, err = cli(["compile", "-"], capsys, "loss = w *\n", monkeypatch)
+    assert code != 0
+    assert err.startswith("<stdin>:1:")
+    assert_no_traceback(err)
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["run", LINEAR, "--set", "x1=1"], "missing input"),
+    (["run", LINEAR, *LINEAR_SET, "--wrt", "w9"], "'w9'"),
+    (["run", LINEAR, *LINEAR_SET, "--wrt", "yhat"], "'yhat'"),
+    (["run", LINEAR, *LINEAR_SET, "--output", "nope"], "'nope'"),
+    (["run", LINEAR, *LINEAR_SET, "--set", "x1=abc"], "x1"),
+    (["run", LINEAR, *LINEAR_SET, "--set", "x1"], "NAME=VALUE"),
+    (["run", LINEAR, *LINEAR_SET, "--set", "x1=[1, \"a\"]"], "x1"),
+    (["run", LINEAR, *LINEAR_SET, "--set", "x1=[1, 2]"], "scalar"),
+    (["compile", LINEAR, "--wrt", "w_1"], "did you mean 'w1'"),
+])
+def test_user_errors_exit_non_zero_without_traceback(argv, fragment, capsys):
+    code, out, err = cli(argv, capsys)
+    assert code != 0
+    assert err.startswith(f"{LINEAR}: error: ") or err.startswith(f"{LINEAR}:")
+    assert fragment in err
+    assert_no_traceback(err)
+
+
+def test_bad_inputs_files(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    code, _, err = cli(["run", LINEAR, "--inputs", str(bad)], capsys)
+    assert code != 0 and "bad.json" in err
+    assert_no_traceback(err)
+    bad.write_text('{"x1": "hello"}')
+    code, _, err = cli(["run", LINEAR, "--inputs", str(bad)], capsys)
+    assert code != 0 and "bad.json" in err
+    assert_no_traceback(err)
+    code, _, err = cli(["run", LINEAR, "--inputs", str(tmp_path / "missing.npz")], capsys)
+    assert code != 0 and "missing.npz" in err
+    assert_no_traceback(err)
+
+
+def test_missing_model_file(tmp_path, capsys):
+    code, out, err = cli(["run", str(tmp_path / "nope.eq")], capsys)
+    assert code != 0 and out == ""
+    assert "nope.eq" in err
+    assert_no_traceback(err)
+
+
+def test_usage_errors_exit_non_zero(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["frobnicate"])
+    assert info.value.code != 0
+    assert main([]) != 0
+    capsys.readouterr()
+
+
+# ---- the real command ---------------------------------------------------------------------------------------
+
+def test_python_dash_m_irgraph(tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "irgraph", "run", "examples/linear.eq", "--inputs",
+                         "examples/linear.json", "--wrt", "b,w1,w2", "--json"],
+                        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["grads"] == pytest.approx(LINEAR_GRADS)
+
+    bad = tmp_path / "bad.eq"
+    bad.write_text("loss = (w * x\n")
+    fail = subprocess.run([sys.executable, "-m", "irgraph", "compile", str(bad)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert fail.returncode != 0
+    assert fail.stdout == ""
+    assert fail.stderr.startswith(f"{bad}:1:8: error: ")
+    assert "Traceback" not in fail.stderr
+
+    piped = subprocess.run([sys.executable, "-m", "irgraph", "run", "-", "--set", "w=2", "--set", "x=3",
+                            "--json"], cwd=ROOT, input="loss = w * x\n", capture_output=True, text=True,
+                           timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    assert json.loads(piped.stdout) == {"value": 6.0, "grads": {"w": 3.0, "x": 2.0}}
