@@ -56,7 +56,8 @@ def _schedule(graph):
             continue
         if d.get("name"):
             var[n] = names.claim(d["name"])
-        elif d.get("adj_of") in nodes and nodes[d["adj_of"]].get("name"):  # CSE/DCE may have dropped it
+        elif (d.get("adj_of") in nodes and nodes[d["adj_of"]].get("name")  # CSE/DCE may have dropped it
+              and nodes[d["adj_of"]]["op"] != "input"):  # an input's d_ name is its final gradient's
             var[n] = names.claim("d_" + nodes[d["adj_of"]]["name"])
         else:
             var[n] = names.temp("t" if n in forward else "g")
