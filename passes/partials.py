@@ -37,12 +37,21 @@ def attach_partials(graph: Graph) -> Graph:
 def _references(graph):
     """Each node as a `var` leaf, labelled by its name, its number, or its expression when short."""
     exprs, _ = graph.expressions()
-    refs = {}
-    for n, e in exprs.items():
+    refs, long = {}, set()  # long: nodes whose inline text is over _INLINE characters
+    pred = graph.nx._pred
+    for n, e in exprs.items():  # in topological order
         d = graph.nx.nodes[n]
         if d["op"] == "const":
             refs[n] = e
             continue
-        label = d.get("name") or to_text(e)
-        refs[n] = var(n, label if len(label) <= _INLINE else n)
+        if d.get("name"):
+            label = d["name"]
+        elif any(u in long for u in pred[n]):  # its text contains that operand's, so it is long too; printing
+            label = None  # it would cost time quadratic in the depth of a long unnamed expression
+        else:
+            label = to_text(e)
+        if label is None or len(label) > _INLINE:
+            long.add(n)
+            label = n
+        refs[n] = var(n, label)
     return refs
