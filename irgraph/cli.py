@@ -126,11 +126,12 @@ def _render(args):
     import viz
 
     model = _read_model(args)
-    values = None
-    if args.set or args.inputs:
-        values = irgraph.compile(model, wrt=_wrt(args), output=args.output).run(_inputs(args))
     graph = irgraph.parse(model, output=args.output)
-    path = viz.render(graph, args.out, highlight=args.highlight, values=values, stage=args.stage,
+    values = inputs = None
+    if args.set or args.inputs:
+        inputs = _inputs(args)  # every node's value and gradient are drawn from these
+        values = irgraph.compile(graph, wrt=_wrt(args), output=args.output).run(inputs)
+    path = viz.render(graph, args.out, highlight=args.highlight, values=values, inputs=inputs, stage=args.stage,
                       ops=args.ops, wrt=_wrt(args))
     print(f"wrote {path}", file=sys.stderr)
 

@@ -203,9 +203,10 @@ class Graph:
         return OPS[d["op"]].label if d["op"] in OPS else d["op"]
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from viz import render
+        """Jupyter shows the picture inline (viz.to_digraph; `viz.render` is the function, not the module)."""
+        import viz
 
-        return render.to_digraph(self)._repr_mimebundle_(include, exclude)
+        return viz.to_digraph(self)._repr_mimebundle_(include, exclude)
 
     # ---- checking -----------------------------------------------------------------------------------------
     def verify(self):

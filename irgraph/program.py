@@ -101,9 +101,10 @@ class Program:
         return "\n".join(lines)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from viz import render
+        """Jupyter shows the picture inline (viz.to_digraph; `viz.render` is the function, not the module)."""
+        import viz
 
-        return render.to_digraph(self)._repr_mimebundle_(include, exclude)
+        return viz.to_digraph(self)._repr_mimebundle_(include, exclude)
 
     # ---- running ----------------------------------------------------------------------------------------
     def run(self, inputs, device="numpy"):

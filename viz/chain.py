@@ -1,0 +1,125 @@
+"""The chain rule along the paths of a graph: which edges carry ∂output/∂target, the paths themselves
+(counted exactly, listed up to a limit) and the derivative as one expression.
+
+Shared by render (the highlighted path and its caption) and explain. Iterative throughout.
+"""
+
+from irgraph.expr import G, const, substitute
+
+from .names import is_pullback
+
+
+def ancestors(graph, node):
+    """`node` and every node it depends on."""
+    pred = graph.nx._pred
+    seen, todo = {node}, [node]
+    while todo:
+        for m in pred[todo.pop()]:
+            if m not in seen:
+                seen.add(m)
+                todo.append(m)
+    return seen
+
+
+def descendants(graph, node):
+    """`node` and every node that depends on it."""
+    succ = graph.nx._succ
+    seen, todo = {node}, [node]
+    while todo:
+        for m in succ[todo.pop()]:
+            if m not in seen:
+                seen.add(m)
+                todo.append(m)
+    return seen
+
+
+def path_edges(graph, output, target):
+    """Every edge (u, v, key) on some path from `target` to `output`: the edges ∂output/∂target flows through."""
+    up, down = ancestors(graph, output), descendants(graph, target)
+    on = up & down
+    return {(u, v, k) for u in on for v, keyed in graph.nx._succ[u].items() if v in on for k in keyed}
+
+
+def count_paths(graph, output, target):
+    """How many paths lead from `target` to `output` (exact; may be astronomically many)."""
+    on = ancestors(graph, output) & descendants(graph, target)
+    ways = {target: 1}
+    for n in graph.topo():
+        if n in on and n != target:
+            ways[n] = sum(ways.get(u, 0) * len(keyed) for u, keyed in graph.nx._pred[n].items() if u in on)
+    return ways.get(output, 0)
+
+
+def paths(graph, output, target, limit=8):
+    """Up to `limit` paths from the output back to `target`, each a list of edges (u, v, key), the edge
+    into the output first: the order a lecture writes ∂L/∂ŷ · ∂ŷ/∂a₁ · ∂a₁/∂w₁."""
+    on = ancestors(graph, output) & descendants(graph, target)
+    if output not in on:
+        return []
+    pred = graph.nx._pred
+    found = []
+    stack = [(output, [])]
+    while stack and len(found) < limit:
+        v, edges = stack.pop()
+        if v == target:
+            found.append(edges)
+            continue
+        step = [(u, k) for u, keyed in pred[v].items() if u in on for k in keyed]
+        for u, k in reversed(step):
+            stack.append((u, edges + [(u, v, k)]))
+    return found
+
+
+def derivative(graph, output, target):
+    """∂output/∂target as an Expr over the graph's names, from the partials on its edges.
+
+    Multipliers only: nested the way the paths share their start, ∂L/∂b·(∂b/∂w + ∂b/∂a·∂a/∂w),
+    computed forward from the target (D(v) = Σ ∂v/∂u · D(u)). With pullbacks on the way: the reverse
+    sweep, each pullback applied to the gradient arriving from above (a vector-Jacobian product).
+    Returns None when there is no path.
+    """
+    on = ancestors(graph, output) & descendants(graph, target)
+    if output not in on:
+        return None
+    order = [n for n in graph.topo() if n in on]
+    edges = [(u, v, d["partial"]) for v in order for u, keyed in graph.nx._pred[v].items() if u in on
+             for d in keyed.values()]
+    if not any(is_pullback(p) for _, _, p in edges):
+        D = {target: const(1)}
+        for v in order:
+            if v == target:
+                continue
+            total = None
+            for u, keyed in graph.nx._pred[v].items():
+                if u in on:
+                    for d in keyed.values():
+                        piece = d["partial"] * D[u]
+                        total = piece if total is None else total + piece
+            D[v] = total
+        return D[output]
+    A = {output: const(1)}
+    for v in reversed(order):
+        if v == target:
+            break
+        g = A[v]
+        for u, keyed in graph.nx._pred[v].items():
+            if u in on:
+                for d in keyed.values():
+                    p = d["partial"]
+                    piece = substitute(p, {G: g}) if is_pullback(p) else g * p
+                    A[u] = piece if u not in A else A[u] + piece
+    return A[target]
+
+
+def with_partials(graph, nodes=None, edges=None):
+    """`graph`, or its subgraph on `nodes` or on `edges` (u, v, key), with every edge's local partial
+    (passes.attach_partials). Taking only the edges a picture labels matters: at the equation level each
+    partial walks its equation's whole right-hand side, so a 3,000-term sum costs 3,000 walks."""
+    from irgraph.graph import Graph
+    from passes import attach_partials
+
+    if edges is not None:
+        graph = Graph(graph.nx.edge_subgraph(edges).copy())
+    elif nodes is not None and len(nodes) < graph.nx.number_of_nodes():
+        graph = Graph(graph.nx.subgraph(nodes).copy())
+    return attach_partials(graph)

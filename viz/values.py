@@ -1,0 +1,202 @@
+"""Numbers for the pictures: every node's forward value and adjoint, computed with NumPy.
+
+The compiled program only returns the output and the gradients of the inputs; a picture shows the value
+and the adjoint of every node, so we evaluate the drawn graph itself, with the op table's evaluation rules
+and the partials on its edges (reverse accumulation: adj[u] = Σ over u's out-edges of adj[v]·∂v/∂u,
+summed back to u's shape). Everything is iterative.
+"""
+
+import numpy as np
+
+from irgraph.errors import Error
+from irgraph.expr import G, postorder
+from irgraph.ops import OPS
+from irgraph.runtime import _array, _sum_to
+
+
+def input_array(name, value):
+    try:
+        return _array(np, value)
+    except (TypeError, ValueError) as e:
+        raise Error(f"input {name!r} is not a number or an array of numbers: {e}") from None
+
+
+def eval_expr(e, env, g=None):
+    """Evaluate an Expr; `var` leaves are looked up in env by node reference, `G` is g."""
+    vals = {}
+    for s in postorder(e):
+        if s.op == "var":
+            v = env[s.attr[0]]
+        elif s.op == "const":
+            v = s.attr
+        elif s is G:
+            v = g
+        else:
+            row = OPS[s.op]
+            args = [vals[a] for a in s.args]
+            v = row.eval(np, *args, axis=s.attr) if row.axis else row.eval(np, *args)
+        vals[s] = v
+    return vals[e]
+
+
+def _missing(graph, inputs):
+    for n in graph.inputs:
+        if n not in inputs:
+            raise Error(f"missing input {n!r}: the picture's values need every input "
+                        f"(given: {', '.join(sorted(inputs)) or 'none'})")
+
+
+def forward(graph, inputs):
+    """{node: value} for a Graph of either level (op level: also a compiled graph with adjoint nodes)."""
+    _missing(graph, inputs)
+    nodes, args = graph.parts()
+    vals = {}
+    with np.errstate(all="ignore"):
+        for n in graph.topo():
+            d = nodes[n]
+            op = d["op"]
+            try:
+                if op == "input":
+                    vals[n] = input_array(d["name"], inputs[d["name"]])
+                elif op == "const":
+                    vals[n] = float(d["value"])
+                elif op == "equation":
+                    vals[n] = eval_expr(d["expr"], vals)
+                else:
+                    row = OPS[op]
+                    a = [vals[x] for x in args.get(n, ())]
+                    vals[n] = row.eval(np, *a, axis=d.get("axis")) if row.axis else row.eval(np, *a)
+            except Error:
+                raise
+            except Exception as e:  # noqa: BLE001 - NumPy's errors, reported against the model
+                raise Error(f"cannot evaluate {_where(graph, n)}: {type(e).__name__}: {e}") from None
+    return vals
+
+
+def adjoints(graph, vals, output):
+    """{node: ∂output/∂node} by reverse accumulation over the partials on `graph`'s edges.
+
+    Empty when the output is not a scalar (a gradient needs one).
+    """
+    if np.size(vals[output]) != 1:
+        return {}
+    adj = {output: np.ones_like(np.asarray(vals[output], dtype=float))}
+    pred = graph.nx._pred
+    with np.errstate(all="ignore"):
+        for v in reversed(graph.topo()):
+            if v not in adj:
+                continue
+            g = adj[v]
+            for u, keyed in pred[v].items():
+                for d in keyed.values():
+                    p = d.get("partial")
+                    if p is None:
+                        continue
+                    try:
+                        if any(s is G for s in postorder(p)):
+                            piece = eval_expr(p, vals, g)
+                        else:
+                            piece = g * eval_expr(p, vals)
+                        piece = _sum_to(np, np.asarray(piece, dtype=float), np.asarray(vals[u]))
+                    except Exception as e:  # noqa: BLE001 - reported against the model
+                        raise Error(f"cannot evaluate the gradient through {_where(graph, v)}: "
+                                    f"{type(e).__name__}: {e}") from None
+                    adj[u] = piece if u not in adj else adj[u] + piece
+    return adj
+
+
+def op_adjoints(graph, vals, output):
+    """{node: ∂output/∂node} over an op-level graph, straight from the op table's partial rules.
+
+    The same rules passes.attach_partials applies, evaluated at once: no edge needs a printable label,
+    so the sweep stays linear in the size of the model.
+    """
+    from irgraph.expr import const, var
+
+    if np.size(vals[output]) != 1:
+        return {}
+    nodes, args = graph.parts()
+    ref = {n: const(d["value"]) if d["op"] == "const" else var(n) for n, d in nodes.items()}
+    adj = {output: np.ones_like(np.asarray(vals[output], dtype=float))}
+    with np.errstate(all="ignore"):
+        for v in reversed(graph.topo()):
+            if v not in adj or v not in args:
+                continue
+            d = nodes[v]
+            row = OPS[d["op"]]
+            if row.partials is None:
+                continue
+            kwargs = {"axis": d.get("axis")} if row.axis else {}
+            partials = row.partials(*(ref[a] for a in args[v]), ref[v], **kwargs)
+            g = adj[v]
+            for u, p in zip(args[v], partials):
+                try:
+                    piece = eval_expr(p, vals, g) if row.kind == "tensor" else g * eval_expr(p, vals)
+                    piece = _sum_to(np, np.asarray(piece, dtype=float), np.asarray(vals[u]))
+                except Exception as e:  # noqa: BLE001 - reported against the model
+                    raise Error(f"cannot evaluate the gradient through {_where(graph, v)}: "
+                                f"{type(e).__name__}: {e}") from None
+                adj[u] = piece if u not in adj else adj[u] + piece
+    return adj
+
+
+def run_program(program, inputs):
+    """{variable: value} for every instruction of a Program, in its own order."""
+    env = {}
+    for name, v in program.inputs:
+        if name not in inputs:
+            raise Error(f"missing input {name!r}: the picture's values need every input")
+        env[v] = input_array(name, inputs[name])
+    with np.errstate(all="ignore"):
+        for ins in program.instrs:
+            args = [env[a] if isinstance(a, str) else a for a in ins.args]
+            try:
+                if ins.op == "full_like":  # not in the op table (see the report on irgraph.execute)
+                    env[ins.out] = np.full_like(np.asarray(args[0], dtype=float), args[1])
+                    continue
+                row = OPS[ins.op]
+                env[ins.out] = row.eval(np, *args, axis=ins.axis) if row.axis else row.eval(np, *args)
+            except Exception as e:  # noqa: BLE001 - reported against the program
+                raise Error(f"cannot evaluate {ins}: {type(e).__name__}: {e}") from None
+    return env
+
+
+def _where(graph, n):
+    d = graph.nx.nodes[n]
+    line = d.get("line")
+    lines = graph.nx.graph.get("lines") or []
+    if line and 0 < line <= len(lines):
+        return f"line {line}: {lines[line - 1].split('#')[0].strip()}"
+    return repr(d.get("name") or n)
+
+
+# ---- printing numbers -----------------------------------------------------------------------------------
+
+def number(x):
+    """A scalar with 4 significant digits and a real minus sign."""
+    x = float(x)
+    if np.isnan(x):
+        return "nan"
+    if np.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    t = f"{x:.4g}"
+    if "e" in t:
+        m, e = t.split("e")
+        t = f"{m}·10^{int(e)}"
+    return t.replace("-", "−")
+
+
+def show(x, few=3):
+    """A value as a node shows it: `−5.25`, or `3×2 [0.1, −0.2, 0.3, …]`."""
+    a = np.asarray(x)
+    if a.size == 1 and a.ndim == 0:
+        return number(a)
+    flat = a.reshape(-1)
+    head = ", ".join(number(v) for v in flat[:few])
+    more = ", …" if flat.size > few else ""
+    shape = "×".join(str(n) for n in a.shape) or "1"
+    return f"{shape} [{head}{more}]"
+
+
+def is_scalar(x):
+    return np.ndim(x) == 0
