@@ -12,8 +12,8 @@ a GPU is missing. Tests take the `device` fixture from tests/conftest.py.
 import json
 import pathlib
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 import numpy as np
 import pytest
@@ -94,7 +94,7 @@ class Case:
     ref: Callable  # ref(F, inputs) -> scalar value, with F one of the namespaces above
     domain: dict = field(default_factory=dict)  # input name -> "pos" | "away" (from 0) | "kink" | "binary"
     fd: bool = True  # False where the function has a kink exactly at the inputs (finite differences lie)
-    output: Optional[str] = None
+    output: str | None = None
 
     def inputs(self, seed=0):
         """Random float64 inputs of the case's shapes, inside the model's domain."""

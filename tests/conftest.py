@@ -1,7 +1,6 @@
 """Fixtures shared by the end-to-end tests (the corpus itself is tests/cases.py)."""
 
 import pytest
-
 from cases import DEVICES
 
 

@@ -8,8 +8,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from cases import CUPY_MISSING, EXAMPLES, ROOT
+
 from irgraph.cli import main
 
 LINEAR = str(EXAMPLES / "linear.eq")
@@ -129,7 +129,7 @@ def test_compile_prints_the_module(capsys):
     code, out, err = cli(["compile", LINEAR, "--wrt", "b,w1,w2"], capsys)
     assert code == 0, err
     namespace = {}
-    exec(compile(out, "generated.py", "exec"), namespace)
+    exec(compile(out, "generated.py", "exec"), namespace)  # noqa: S102 (running generated code is the test)
     value, grads = namespace["value_and_grad"]({"x1": 1.5, "x2": -0.5, "y": 2.0, "b": 0.1, "w1": 0.2, "w2": 0.3})
     assert value == pytest.approx(3.0625)
     assert {k: float(v) for k, v in grads.items()} == pytest.approx(LINEAR_GRADS)
@@ -192,9 +192,9 @@ def test_parse_error_from_stdin_is_labelled(capsys, monkeypatch):
     (["compile", LINEAR, "--wrt", "w_1"], "did you mean 'w1'"),
 ])
 def test_user_errors_exit_non_zero_without_traceback(argv, fragment, capsys):
-    code, out, err = cli(argv, capsys)
+    code, _, err = cli(argv, capsys)
     assert code != 0
-    assert err.startswith(f"{LINEAR}: error: ") or err.startswith(f"{LINEAR}:")
+    assert err.startswith(f"{LINEAR}:")
     assert fragment in err
     assert_no_traceback(err)
 
@@ -234,14 +234,14 @@ def test_usage_errors_exit_non_zero(capsys):
 def test_python_dash_m_irgraph(tmp_path):
     ok = subprocess.run([sys.executable, "-m", "irgraph", "run", "examples/linear.eq", "--inputs",
                          "examples/linear.json", "--wrt", "b,w1,w2", "--json"],
-                        cwd=ROOT, capture_output=True, text=True, timeout=120)
+                        cwd=ROOT, capture_output=True, text=True, check=False, timeout=120)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["grads"] == pytest.approx(LINEAR_GRADS)
 
     bad = tmp_path / "bad.eq"
     bad.write_text("loss = (w * x\n")
     fail = subprocess.run([sys.executable, "-m", "irgraph", "compile", str(bad)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, check=False, timeout=120)
     assert fail.returncode != 0
     assert fail.stdout == ""
     assert fail.stderr.startswith(f"{bad}:1:8: error: ")
@@ -249,6 +249,6 @@ def test_python_dash_m_irgraph(tmp_path):
 
     piped = subprocess.run([sys.executable, "-m", "irgraph", "run", "-", "--set", "w=2", "--set", "x=3",
                             "--json"], cwd=ROOT, input="loss = w * x\n", capture_output=True, text=True,
-                           timeout=120)
+                           check=False, timeout=120)
     assert piped.returncode == 0, piped.stderr
     assert json.loads(piped.stdout) == {"value": 6.0, "grads": {"w": 3.0, "x": 2.0}}

@@ -5,11 +5,11 @@ import re
 
 import numpy as np
 import pytest
+from cases import CASE_IDS, CASES, EXAMPLES, finite_differences
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import irgraph
-from cases import CASE_IDS, CASES, EXAMPLES, finite_differences
 from irgraph.ops import OPS
 from passes import attach_partials
 

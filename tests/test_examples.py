@@ -5,9 +5,9 @@ import json
 
 import numpy as np
 import pytest
+from cases import CASE_IDS, CASES, EXAMPLES, NP, finite_differences, jax_namespace, to_numpy
 
 import irgraph
-from cases import CASE_IDS, CASES, EXAMPLES, NP, finite_differences, jax_namespace, to_numpy
 
 EXAMPLE_NAMES = sorted(p.stem for p in EXAMPLES.glob("*.eq"))
 
@@ -78,7 +78,7 @@ def test_corpus_gradients_match_jax(case, device):
         inputs = case.inputs(seed)
         params = {k: np.asarray(inputs[k], dtype=np.float64) for k in case.wrt}
         data = {k: np.asarray(v, dtype=np.float64) for k, v in inputs.items() if k not in case.wrt}
-        value, grads = jax.value_and_grad(lambda p: case.ref(F, {**data, **p}))(params)
+        value, grads = jax.value_and_grad(lambda p, data=data: case.ref(F, {**data, **p}))(params)
         res = prog.run(inputs, device=device)
         np.testing.assert_allclose(to_numpy(res.value), float(value), rtol=1e-10, atol=1e-12)
         for name in case.wrt:

@@ -3,9 +3,9 @@ scalars, tensors and broadcast shapes; dtypes; conventions at kinks; numerically
 
 import numpy as np
 import pytest
+from cases import NP, finite_differences
 
 import irgraph
-from cases import NP, finite_differences
 from irgraph.ops import ROWS
 
 INFIX = ["add", "sub", "mul", "div", "pow", "neg", "matmul"]

@@ -3,12 +3,12 @@
 import networkx as nx
 import numpy as np
 import pytest
+from cases import CASE_IDS, CASES, EXAMPLES, NP
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import irgraph
 import passes
-from cases import CASE_IDS, CASES, EXAMPLES, NP
 
 # An evaluator for op-level graphs written here, independent of irgraph's op table and passes.
 _EVAL = {

@@ -84,7 +84,7 @@ def test_deep_chain_compiles_and_runs_with_correct_gradients():
     assert float(res.grads[f"w{n - 1}"]) == 1.0
     # The standalone module of the same program gives the same gradients.
     namespace = {}
-    exec(compile(prog.source, "chain.py", "exec"), namespace)
+    exec(compile(prog.source, "chain.py", "exec"), namespace)  # noqa: S102 (running generated code is the test)
     value, grads = namespace["value_and_grad"](inputs)
     assert float(value) == float(res.value)
     assert float(grads[f"w{n - 2}"]) == float(res.grads[f"w{n - 2}"])
