@@ -1,0 +1,124 @@
+"""`irgraph explain`: the chain-rule derivation of one gradient, as a lecture writes it.
+
+The simplified derivative it prints is model syntax, so we also evaluate it and compare with finite
+differences of an independent transcription of each model.
+"""
+
+import math
+import pathlib
+
+import pytest
+
+import irgraph
+from irgraph.cli import main
+from irgraph.expr import to_text
+from viz.explain import explain
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SEED = (ROOT / "examples" / "linear.eq").read_text()
+TWICE = "a = w*x\nb = w*a\nloss = (b - y)^2\n"
+
+
+def test_seed_model():
+    text = explain(irgraph.parse(SEED), "w1")
+    assert text == """\
+∂loss/∂w1 by the chain rule
+
+The equations on the way from w1 to loss:
+  a1 = w1*x1
+  yhat = b + a1 + a2
+  loss = (yhat - y)^2
+
+Local partials (the derivative of each right-hand side):
+  ∂a1/∂w1 = x1
+  ∂yhat/∂a1 = 1
+  ∂loss/∂yhat = 2*(yhat - y)
+
+Paths from loss back to w1 (1):
+  loss ← yhat ← a1 ← w1
+
+Chain rule: multiply the partials along the path:
+  ∂loss/∂w1 = ∂loss/∂yhat * ∂yhat/∂a1 * ∂a1/∂w1
+            = 2*(yhat - y) * 1 * x1
+
+Simplified:
+  ∂loss/∂w1 = 2*(yhat - y) * x1"""
+
+
+def test_weight_used_twice_sums_two_paths():
+    text = explain(irgraph.parse(TWICE), "w")
+    assert "Paths from loss back to w (2):\n  1. loss ← b ← w\n  2. loss ← b ← a ← w\n" in text
+    assert ("  ∂loss/∂w = ∂loss/∂b * ∂b/∂w + ∂loss/∂b * ∂b/∂a * ∂a/∂w\n"
+            "           = 2*(b - y) * a + 2*(b - y) * w * x\n") in text
+    assert text.endswith("Simplified:\n  ∂loss/∂w = 2*(b - y) * (a + w*x)")
+
+
+def simplified(text):
+    return text.rsplit("= ", 1)[1]
+
+
+@pytest.mark.parametrize("model, wrt, reference, point", [
+    (SEED, "w1", lambda v: (v["b"] + v["w1"] * v["x1"] + v["w2"] * v["x2"] - v["y"]) ** 2,
+     {"b": 0.1, "w1": 0.2, "w2": 0.3, "x1": 1.5, "x2": -0.5, "y": 2.0}),
+    (TWICE, "w", lambda v: (v["w"] * (v["w"] * v["x"]) - v["y"]) ** 2, {"w": 0.7, "x": -1.2, "y": 0.4}),
+    ("u = w*x\nloss = sin(u)^2 + cos(u)^2 + u*u\n", "w", lambda v: (v["w"] * v["x"]) ** 2 * 1 + 1,
+     {"w": -1.3, "x": 0.7}),
+])
+def test_the_simplified_derivative_is_right(model, wrt, reference, point):
+    """Evaluate the printed expression (model syntax is Python once ^ is **) against finite differences."""
+    graph = irgraph.parse(model)
+    values = dict(point)
+    _, rhs = graph.expressions()
+    for name in graph.equations().topo():  # the equations' values, for the names the result mentions
+        if rhs.get(name) is not None:
+            values[name] = eval(to_text(rhs[name]).replace("^", "**"),
+                                {"sin": math.sin, "cos": math.cos}, dict(values))
+    got = eval(simplified(explain(graph, wrt)).replace("^", "**"), {"sin": math.sin, "cos": math.cos}, values)
+    h = 1e-6
+    up, down = dict(point), dict(point)
+    up[wrt] += h
+    down[wrt] -= h
+    assert got == pytest.approx((reference(up) - reference(down)) / (2 * h), rel=1e-6)
+
+
+def test_a_name_the_output_does_not_depend_on():
+    text = explain(irgraph.parse("a = w*x\nloss = y^2\n"), "w", output="loss")
+    assert text.startswith("∂loss/∂w = 0")
+
+
+def test_an_intermediate_name_and_another_output():
+    assert explain(irgraph.parse(SEED), "yhat").endswith("∂loss/∂yhat = 2*(yhat - y)")
+    assert explain(irgraph.parse(SEED), "w1", output="yhat").endswith("∂yhat/∂w1 = x1")
+
+
+def test_tensor_models_say_their_partials_are_pullbacks():
+    text = explain(irgraph.parse((ROOT / "examples" / "linreg.eq").read_text()), "w1")
+    assert "∂loss/∂yhat = g ↦ g/N*(2*(yhat - y))" in text
+    assert "vector-Jacobian product" in text
+
+
+def test_an_unknown_name_is_an_error_naming_it():
+    with pytest.raises(irgraph.Error, match="'w11'.*did you mean 'w1'"):
+        explain(irgraph.parse(SEED), "w11")
+
+
+def test_the_command(capsys):
+    assert main(["explain", str(ROOT / "examples" / "linear.eq"), "--wrt", "w1"]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith("∂loss/∂w1 = 2*(yhat - y) * x1")
+    assert main(["explain", str(ROOT / "examples" / "linear.eq"), "--wrt", "w9"]) == 1
+    assert "w9" in capsys.readouterr().err
+
+
+def test_the_render_command_writes_the_annotated_seed_picture(tmp_path, capsys):
+    from dotread import read_dot
+
+    out = tmp_path / "linear.dot"
+    args = ["render", str(ROOT / "examples" / "linear.eq"), "--highlight", "w1", "--wrt", "b,w1,w2",
+            "--inputs", str(ROOT / "examples" / "linear.json"), "-o", str(out)]
+    assert main(args) == 0
+    dot = read_dot(out.read_text(encoding="utf-8"))
+    assert dot.caption().endswith("= −3.5 · 1 · 1.5 = −5.25")
+    assert "∂L/∂ŷ = −3.5" in dot.text("yhat")
+    assert main(["render", str(ROOT / "examples" / "linear.eq"), "--highlight", "nope", "-o", str(out)]) == 1
+    assert "'nope'" in capsys.readouterr().err
