@@ -30,8 +30,11 @@ demo: venv dot
 	$(VENV)/bin/irgraph render examples/linear.eq --highlight w1 $(LINEAR_SET) -o build/linear.svg
 	@echo "image written to build/linear.svg"
 
+# Reference workloads W1-W4 against hand-written NumPy (and JAX when installed); see benchmarks/README.md.
+# make bench BENCH_ARGS="--quick"   or   BENCH_ARGS="--only W2,W3"
+BENCH_ARGS ?=
 bench: venv
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
