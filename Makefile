@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.stamp
 
 LINEAR_SET := --set x1=1.5 --set x2=-0.5 --set y=2 --set b=0.1 --set w1=0.2 --set w2=0.3
 
-.PHONY: venv dot test demo bench lint clean distclean
+.PHONY: venv dot test demo figures bench lint clean distclean
 
 venv: $(STAMP)
 
@@ -27,8 +27,17 @@ demo: venv dot
 	$(VENV)/bin/irgraph run examples/linear.eq $(LINEAR_SET)
 	$(VENV)/bin/irgraph compile examples/linear.eq --stats
 	@mkdir -p build
-	$(VENV)/bin/irgraph render examples/linear.eq --highlight w1 $(LINEAR_SET) -o build/linear.svg
-	@echo "image written to build/linear.svg"
+	$(VENV)/bin/irgraph render examples/linear.eq --wrt b,w1,w2 --highlight w1 $(LINEAR_SET) -o build/linear.svg
+	@echo "annotated graph (values, gradients, the w1 path) written to build/linear.svg"
+
+# The README's pictures, committed under docs/: the seed model's annotated graph with the w1 path
+# highlighted and the values of examples/linear.json, and its compiled forward + backward graph.
+figures: venv dot
+	@mkdir -p docs
+	$(VENV)/bin/irgraph render examples/linear.eq --wrt b,w1,w2 --highlight w1 --inputs examples/linear.json \
+		-o docs/linear.svg
+	$(VENV)/bin/irgraph render examples/linear.eq --wrt b,w1,w2 --highlight w1 --inputs examples/linear.json \
+		--stage backward -o docs/linear-backward.svg
 
 # Reference workloads W1-W4 against hand-written NumPy (and JAX when installed); see benchmarks/README.md.
 # make bench BENCH_ARGS="--quick"   or   BENCH_ARGS="--only W2,W3"

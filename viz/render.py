@@ -182,7 +182,10 @@ def _emit(scene):
         attrs = dict(style.EDGE_KIND[e["kind"]])
         attrs.update(e["attrs"])
         if e["label"]:
-            attrs["label"] = e["label"]
+            # An HTML label with an empty row under the text: the edge then passes below its label
+            # instead of through it (rankdir=LR puts the label's middle on the edge).
+            attrs["label"] = (f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR><TD>{_esc(e["label"])}'
+                              f'</TD></TR><TR><TD HEIGHT="{style.LABEL_GAP}"></TD></TR></TABLE>>')
         if e["tooltip"]:
             attrs["tooltip"] = attrs["labeltooltip"] = _short(e["tooltip"], style.TOOLTIP_CHARS)
         dg.edge(str(u), str(v), **attrs)
@@ -569,7 +572,8 @@ def _compiled_scene(cg, program, highlight, result, inputs):
         if (u, v, k) in on_path:
             kind = "highlight"
         extra = {}
-        if program is None and nodes[v]["op"] in _ORDERED:  # which operand is which: a − b, a / b, a ^ b
+        if program is None and nodes[v]["op"] in _ORDERED and _computed_operands(g, v) > 1:
+            # which operand is which in a − b, a / b, a @ b (when neither is a constant)
             extra = {"taillabel" if back else "headlabel": str(e["pos"] + 1), "labelfontsize": "9",
                      "labelfontcolor": style.MUTED}
         if nodes[u]["op"] == "const" and u not in grad_of and u != out:
@@ -588,6 +592,10 @@ def _compiled_scene(cg, program, highlight, result, inputs):
 _ORDERED = {"sub", "div", "pow", "matmul"}
 
 
+def _computed_operands(g, v):
+    return sum(1 for u in g._pred[v] if g.nodes[u]["op"] != "const")
+
+
 def _edge_kind(ru, rv):
     if rv == "backward":
         return "backward" if ru == "backward" else "cross"
@@ -600,6 +608,8 @@ def _compiled_label(n, d, role, names, grad_of, out, L):
     if n in grad_of:
         return f"∂{L}/∂{names(grad_of[n])}", "gradient", [(sym, style.MUTED, 10)]
     if d.get("adj_of") and role == "backward":
+        if d["adj_of"] in grad_of.values():  # the gradient before it is summed back to the input's shape
+            return sym, "adjoint", [(f"∂{L}/∂{names(d['adj_of'])} before summing", style.GRAD, 10)]
         return f"∂{L}/∂{names(d['adj_of'])}", "adjoint", [(sym, style.MUTED, 10)]
     if d.get("name"):
         return names(d["name"]), "output" if n == out else "named_op", [(sym, style.MUTED, 10)]

@@ -86,6 +86,7 @@ CLUSTER = {
 }
 
 CAPTION_SIZE = "14"
+LABEL_GAP = 10  # points between an edge label and its edge
 LABEL_CHARS = 44  # edge labels longer than this are shortened; the full text is the tooltip
 NODE_TEXT_CHARS = 40
 TOOLTIP_CHARS = 400  # Graphviz rejects very long strings

@@ -41,7 +41,7 @@ def plain(label):
     """An HTML-like label (or a plain one) as text: <BR/> becomes a newline, tags go, entities decode."""
     if label.startswith("<") and label.endswith(">"):
         label = label[1:-1]
-        label = re.sub(r"<BR[^>]*>", "\n", label, flags=re.I)
+        label = re.sub(r"<BR[^>]*>", "\n", label, flags=re.IGNORECASE)
         label = re.sub(r"<[^>]+>", "", label)
         return html.unescape(label).strip()
     return label.replace("\\l", "\n").replace("\\n", "\n").strip()
@@ -135,8 +135,11 @@ def read_dot(source):
 
 def read_svg(path_or_text):
     """{node title: text}, [(tail, head, stroke colour)] and the caption text from an SVG drawn by dot."""
-    text = open(path_or_text, encoding="utf-8").read() if not path_or_text.lstrip().startswith("<") \
-        else path_or_text
+    if path_or_text.lstrip().startswith("<"):
+        text = path_or_text
+    else:
+        with open(path_or_text, encoding="utf-8") as f:
+            text = f.read()
     root = ET.fromstring(text)
     ns = {"s": "http://www.w3.org/2000/svg"}
     nodes, edges = {}, []

@@ -7,11 +7,12 @@ the JAX reference values in examples/*.json, program structure from the compiled
 
 import json
 import pathlib
+from itertools import pairwise
 
 import networkx as nx
 import numpy as np
 import pytest
-from dotread import needs_dot, read_dot, read_svg
+from dotread import needs_dot, plain, read_dot, read_svg
 
 import irgraph
 import viz
@@ -42,7 +43,7 @@ def test_seed_nodes_read_like_a_lecture():
 
 def test_every_edge_carries_its_local_partial():
     dot = picture(SEED)
-    labels = {(u, v): a["label"] for u, v, a in dot.edges}
+    labels = {(u, v): plain(a["label"]) for u, v, a in dot.edges}
     assert labels == {
         ("w1", "a1"): "∂a₁/∂w₁ = x₁", ("x1", "a1"): "∂a₁/∂x₁ = w₁",
         ("w2", "a2"): "∂a₂/∂w₂ = x₂", ("x2", "a2"): "∂a₂/∂x₂ = w₂",
@@ -67,7 +68,7 @@ def test_parameters_are_styled_apart_from_data():
 def path_edges(model, output, target):
     """Every edge on some path target → output, by networkx's own enumeration (the reference)."""
     eq = irgraph.parse(model).equations().nx
-    return {(u, v) for p in nx.all_simple_paths(eq, target, output) for u, v in zip(p, p[1:])}
+    return {(u, v) for p in nx.all_simple_paths(eq, target, output) for u, v in pairwise(p)}
 
 
 def test_highlight_colours_exactly_the_paths_from_the_loss_back_to_w1():
@@ -155,10 +156,10 @@ def test_op_level_draws_one_node_per_operation():
     assert sorted(dot.text(n) for n in ops) == ["+", "−"]  # the unnamed operations: b + a1, yhat − y
     assert [dot.text(n) for n in dot.nodes if dot.nodes[n]["shape"] == "plaintext"] == ["2"]  # the power
     assert dot.text("loss").splitlines()[:2] == ["L", "^"]
-    assert dot.edge("w1", "a1")["label"] == "x₁"
+    assert plain(dot.edge("w1", "a1")["label"]) == "x₁"
     # The path runs through the unnamed nodes too.
     op = irgraph.parse(SEED).nx
-    ref = {(u, v) for p in nx.all_simple_paths(op, "w1", "loss") for u, v in zip(p, p[1:])}
+    ref = {(u, v) for p in nx.all_simple_paths(op, "w1", "loss") for u, v in pairwise(p)}
     assert set(dot.coloured(style.HIGHLIGHT)) == ref
 
 
@@ -249,7 +250,7 @@ def test_a_10000_node_model_renders_to_svg_in_seconds(tmp_path):
     start = time.perf_counter()
     viz.render(irgraph.parse(model), tmp_path / "big.svg", highlight="w1")
     assert time.perf_counter() - start < 20  # about 1 s on a laptop; generous for slow CI
-    nodes, edges, caption = read_svg(str(tmp_path / "big.svg"))
+    nodes, _, _ = read_svg(str(tmp_path / "big.svg"))
     assert len(nodes) <= style.MAX_NODES + 1
 
 
