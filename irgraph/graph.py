@@ -76,8 +76,15 @@ class Graph:
         return order
 
     def parts(self):
-        """({id: attrs}, {id: operand ids in position order}): the graph as plain dicts, for passes."""
+        """({id: attrs}, {id: operand ids in position order}): the graph as plain dicts, for passes.
+
+        Fresh dicts each call (the attribute dicts inside are the graph's own). A graph built by
+        from_args remembers its operand table, so the next pass does not re-derive it from the edges.
+        """
         g = self.nx
+        known = self.__dict__.get("_args")
+        if known is not None and len(known[0]) == g.number_of_nodes() and known[1] == g.graph.get("next_id"):
+            return dict(g._node), dict(known[2])
         args = {}
         for v, preds in g._pred.items():
             if preds:
@@ -90,7 +97,9 @@ class Graph:
     def from_args(cls, nodes, args, **graph_attrs):
         """A Graph from {id: attrs} and {id: operand ids}, edges keyed by operand position."""
         edges = ((a, v, i, {"pos": i}) for v, ops in args.items() for i, a in enumerate(ops))
-        return cls.from_parts(nodes, edges, **graph_attrs)
+        graph = cls.from_parts(nodes, edges, **graph_attrs)
+        graph._args = (nodes, graph_attrs.get("next_id"), dict(args))
+        return graph
 
     def names(self):
         """Named nodes: inputs and named equations."""
