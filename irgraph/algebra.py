@@ -1,7 +1,9 @@
 """Local rewrite rules, shared by expression building and the graph simplify pass.
 
 `rewrite(op, args, axis, b)` returns a replacement for `op(args)` or None to keep it. `b` is a builder:
-`b.value(x)` (a constant's value or None), `b.op(x)`, `b.args(x)`, `b.const(v)`, `b.make(op, args, axis)`.
+`b.value(x)` (a constant's value or None), `b.op(x)`, `b.args(x)`, `b.axis(x)`, `b.const(v)`,
+`b.make(op, args, axis)`, `b.same_shape(x, y)` (True only when the shapes are surely equal) and
+`b.scalar(x)` (True only when x is surely a scalar).
 Every rule keeps the result's shape: a scalar constant never replaces an array (so no `x*0 → 0`).
 """
 
@@ -61,6 +63,14 @@ def _mul(args, values, b):
         return b.make("mul", (b.args(x)[0], b.args(y)[0]))
     if b.op(y) == "neg":  # pull signs outwards: x*(-y) → -(x*y)
         return b.make("neg", (b.make("mul", (x, b.args(y)[0])),))
+    if b.scalar(x) and b.op(y) == "mul" and b.scalar(b.args(y)[0]) and not b.scalar(b.args(y)[1]):
+        # s*(c*X) → (s*c)*X: the scalars meet first, and the array is walked once, not twice
+        return b.make("mul", (b.make("mul", (x, b.args(y)[0])), b.args(y)[1]))
+    for spread, other in ((x, y), (y, x)):
+        # A full reduction's gradient broadcast to x's shape, times something of x's shape: multiply by
+        # the scalar instead, so NumPy streams one array rather than two (one of them with stride 0).
+        if b.op(spread) == "unsum" and b.axis(spread) is None and b.same_shape(spread, other):
+            return b.make("mul", (b.args(spread)[0], other))
     return None
 
 
@@ -107,4 +117,10 @@ def _id(args, values, b):
     return args[0]
 
 
-_RULES = {"add": _add, "sub": _sub, "mul": _mul, "div": _div, "neg": _neg, "pow": _pow, "log": _log, "id": _id}
+def _sum_to(args, values, b):
+    x, like = args
+    return x if b.same_shape(x, like) else None
+
+
+_RULES = {"add": _add, "sub": _sub, "mul": _mul, "div": _div, "neg": _neg, "pow": _pow, "log": _log, "id": _id,
+          "sum_to": _sum_to}

@@ -104,6 +104,18 @@ class _ExprBuilder:
     def make(op, args, axis=None):
         return build(op, *args, axis=axis)
 
+    @staticmethod
+    def axis(e):
+        return e.attr
+
+    @staticmethod
+    def same_shape(x, y):
+        return x is y
+
+    @staticmethod
+    def scalar(e):
+        return e.op == "const"
+
 
 _BUILDER = _ExprBuilder()
 

@@ -30,6 +30,7 @@ class Op:
     user: bool = False  # callable by name in the model language
     axis: bool = False  # takes an optional axis argument
     prec: int = 5  # printing precedence; 5 is a call or an atom
+    shape_of: Optional[int] = None  # the operand whose shape the result always has (None: see shapes.py)
 
 
 def _pow_partials(a, b, out):
@@ -69,22 +70,23 @@ ROWS = [
     Op("transpose", 1, lambda xp, a: xp.transpose(a), "xp.transpose({0})", "transpose",
        lambda a, out: (call("transpose", G),), kind="tensor", user=True),
     # Internal ops that partials and passes build; users cannot call them.
-    Op("id", 1, lambda xp, a: a, "{0}", "id", lambda a, out: (const(1),)),
+    Op("id", 1, lambda xp, a: a, "{0}", "id", lambda a, out: (const(1),), shape_of=0),
     Op("step", 1, lambda xp, a: xp.heaviside(a, 0), "xp.heaviside({0}, 0)", "step"),  # relu'(0) = 0
     Op("sign", 1, lambda xp, a: xp.sign(a), "xp.sign({0})", "sign"),  # abs'(0) = 0
     Op("log_sigmoid", 1, rt._log_sigmoid, "_log_sigmoid(xp, {0})", "log_sigmoid",
        lambda a, out: (call("sigmoid", -a),)),
-    Op("sum_to", 2, rt._sum_to, "_sum_to(xp, {0}, {1})", "sum_to", kind="tensor"),
+    Op("sum_to", 2, rt._sum_to, "_sum_to(xp, {0}, {1})", "sum_to", kind="tensor", shape_of=1),
     Op("unsum", 2, lambda xp, g, a, axis=None: rt._unsum(xp, g, a, axis), "_unsum(xp, {0}, {1}, {axis})",
-       "broadcast", kind="tensor", axis=True),
+       "broadcast", kind="tensor", axis=True, shape_of=1),
     Op("count", 1, lambda xp, a, axis=None: rt._count(a, axis), "_count({0}, {axis})", "count",
-       kind="tensor", axis=True),
-    Op("mm_left", 3, rt._mm_left, "_mm_left(xp, {0}, {1}, {2})", "mm_left", kind="tensor"),
-    Op("mm_right", 3, rt._mm_right, "_mm_right(xp, {0}, {1}, {2})", "mm_right", kind="tensor"),
-    Op("zeros_like", 1, lambda xp, a: xp.zeros_like(a), "xp.zeros_like({0})", "zeros_like", kind="tensor"),
+       kind="tensor", axis=True),  # a Python float: scalar-shaped (shapes.SCALAR)
+    Op("mm_left", 3, rt._mm_left, "_mm_left(xp, {0}, {1}, {2})", "mm_left", kind="tensor", shape_of=1),
+    Op("mm_right", 3, rt._mm_right, "_mm_right(xp, {0}, {1}, {2})", "mm_right", kind="tensor", shape_of=2),
+    Op("zeros_like", 1, lambda xp, a: xp.zeros_like(a), "xp.zeros_like({0})", "zeros_like", kind="tensor",
+       shape_of=0),
     # A constant gradient (d(3*w)/dw = 3) as an array of its variable's shape; schedule emits it.
     Op("full_like", 2, lambda xp, a, v: xp.full_like(a, v), "xp.full_like({0}, {1})", "full_like",
-       kind="tensor"),
+       kind="tensor", shape_of=0),
 ]
 
 OPS = {op.name: op for op in ROWS}

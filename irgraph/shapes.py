@@ -6,6 +6,28 @@ It runs before any array work: a mismatch is reported as an irgraph.Error, never
 from .errors import Error
 from .ops import OPS
 
+SCALAR = "()"  # the static shape class of constants and counts
+
+
+def shape_class(node, op, arg_classes):
+    """A static shape class: nodes of equal class have equal shapes at run time (conservatively).
+
+    Passes use it to skip `sum_to` where no broadcasting can have happened, before any shape is known.
+    """
+    if op in ("const", "count"):
+        return SCALAR
+    if op == "input":
+        return node
+    row = OPS[op]
+    if row.shape_of is not None:
+        return arg_classes[row.shape_of]
+    if row.kind == "tensor":
+        return node
+    classes = set(arg_classes) - {SCALAR}  # elementwise: a scalar operand never changes the shape
+    if not classes:
+        return SCALAR
+    return classes.pop() if len(classes) == 1 else node
+
 
 def broadcast(*shapes):
     """NumPy broadcasting of shapes."""

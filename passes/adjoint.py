@@ -11,6 +11,7 @@ from irgraph.errors import Error
 from irgraph.expr import G, postorder
 from irgraph.graph import Graph, gc_paused
 from irgraph.ops import OPS
+from irgraph.shapes import shape_class
 
 
 def adjoint(graph: Graph) -> Graph:
@@ -115,17 +116,10 @@ class _Sweep:
         return self.args.get(n, ())
 
     def shape_keys(self, topo):
-        """Nodes with equal keys have equal shapes (a conservative, static check)."""
+        """Static shape classes of the forward nodes (see irgraph.shapes.shape_class)."""
         key = {}
         for n in topo:
-            d = self.nodes[n]
-            if d["op"] == "const":
-                key[n] = "()"
-            elif d["op"] == "input" or OPS[d["op"]].kind == "tensor":
-                key[n] = n
-            else:
-                ks = {key[a] for a in self.args[n]} - {"()"}
-                key[n] = ks.pop() if len(ks) == 1 else ("()" if not ks else n)
+            key[n] = shape_class(n, self.nodes[n]["op"], [key[a] for a in self.args.get(n, ())])
         return key
 
 

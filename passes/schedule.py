@@ -35,7 +35,7 @@ def _schedule(graph):
             if a not in forward:
                 forward.add(a)
                 todo.append(a)
-    order = [n for n in order if n in forward] + [n for n in order if n not in forward]
+    order = [n for n in order if n in forward] + _depth_first([n for n in order if n not in forward], args, g)
 
     names = _Names()
     var = {}
@@ -94,6 +94,26 @@ def _schedule(graph):
         graph=graph,
         lines=tuple(g.graph.get("lines", ())),
     )
+
+
+def _depth_first(nodes, args, g):
+    """Order the backward nodes so each value's consumers follow it closely (Kahn's with a stack).
+
+    A gradient's multiply is then followed at once by its sum, and large temporaries die young.
+    """
+    members = set(nodes)
+    waiting = {n: sum(1 for a in set(args.get(n, ())) if a in members) for n in nodes}
+    stack = [n for n in reversed(nodes) if waiting[n] == 0]
+    order = []
+    while stack:
+        n = stack.pop()
+        order.append(n)
+        for m in reversed(list(g._succ[n])):
+            if m in members:
+                waiting[m] -= 1
+                if waiting[m] == 0:
+                    stack.append(m)
+    return order
 
 
 def _add_frees(instrs, keep):

@@ -5,6 +5,7 @@ The rules live in irgraph.algebra and are the same ones expression building uses
 
 from irgraph.algebra import rewrite
 from irgraph.graph import Graph, gc_paused
+from irgraph.shapes import SCALAR, shape_class
 
 
 def simplify(graph: Graph) -> Graph:
@@ -33,13 +34,15 @@ class Rebuilder:
         self.order = graph.topo()
         self.old_nodes, self.old_args = graph.parts()
         self.nodes, self.operands, self.rep = {}, {}, {}
+        self.shape = {}  # static shape classes of the new nodes
         self.next_id = graph.nx.graph["next_id"]
         self.current = {}
 
     def keep(self, n, args=()):
-        self.nodes[n] = dict(self.old_nodes[n])
+        self.nodes[n] = d = dict(self.old_nodes[n])
         if args:
             self.operands[n] = args
+        self.shape[n] = shape_class(n, d["op"], [self.shape[a] for a in args])
         self.rep[n] = n
         return n
 
@@ -61,6 +64,15 @@ class Rebuilder:
     def args(self, n):
         return self.operands.get(n, ())
 
+    def axis(self, n):
+        return self.nodes[n].get("axis")
+
+    def same_shape(self, x, y):
+        return self.shape[x] == self.shape[y]
+
+    def scalar(self, x):
+        return self.shape[x] == SCALAR
+
     def const(self, value):
         return self._new("const", (), value=float(value))
 
@@ -74,6 +86,7 @@ class Rebuilder:
         self.nodes[node] = dict(keep, op=op, **attrs)
         if args:
             self.operands[node] = tuple(args)
+        self.shape[node] = shape_class(node, op, [self.shape[a] for a in args])
         return node
 
 
