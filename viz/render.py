@@ -525,7 +525,10 @@ def _compiled_scene(cg, program, highlight, result, inputs):
     nodes = g.nodes
     computed = [n for n in g if nodes[n]["op"] not in ("input", "const")]
     if len(computed) > style.GROUP_AT:
-        return _grouped_compiled_scene(scene, dag, out, role, names, grads, on_path, program is not None, L)
+        scene = _grouped_compiled_scene(scene, dag, out, role, names, grads, on_path, program is not None, L)
+        if target is not None:
+            scene.caption[:0] = _model_caption(model, out_name, highlight, names, inputs)
+        return scene
 
     uses = {n: g.out_degree(n) for n in computed}
     for n in dag.topo():
@@ -559,7 +562,7 @@ def _compiled_scene(cg, program, highlight, result, inputs):
             lines = lines + [(f"used ×{uses[n]}", style.SHARED, 10)]
             if kind in ("op", "adjoint_op"):
                 extra.update(shape="box", style="rounded,filled")
-        if kind in ("op", "adjoint_op") and lines:
+        if kind in ("op", "adjoint_op") and (lines or len(title) > 4):
             extra.update(shape="box", style="rounded,filled")
         plain = ("op", "adjoint_op", "instr", "adjoint_instr", "param", "data")
         scene.node(n, kind, _html_node(title, lines, bold=kind not in plain),
@@ -607,6 +610,8 @@ def _compiled_label(n, d, role, names, grad_of, out, L):
     sym = f"= {V.number(d['value'])}" if op == "const" else _op_label(op)
     if n in grad_of:
         return f"∂{L}/∂{names(grad_of[n])}", "gradient", [(sym, style.MUTED, 10)]
+    if d.get("adj_of") and role == "backward" and str(d["adj_of"]).startswith("%"):
+        return sym, "adjoint_op", []  # the adjoint of an unnamed operation
     if d.get("adj_of") and role == "backward":
         if d["adj_of"] in grad_of.values():  # the gradient before it is summed back to the input's shape
             return sym, "adjoint", [(f"∂{L}/∂{names(d['adj_of'])} before summing", style.GRAD, 10)]
@@ -660,15 +665,21 @@ def _grouped_compiled_scene(scene, dag, out, role, names, grads, on_path, is_pro
         return ("group", role[n], d.get("line"))
 
     grouped, members = _group(dag, key)
-    kept, dropped = _select(grouped, [key(out)], ())
-    scene.graph.update(style.LARGE_GRAPH)
     gn = grouped.nx.nodes
+    # The forward groups nearest the output, then the adjoint groups of the same equations and the
+    # gradients: one window onto both sweeps.
+    forward = {n for n in grouped.nx if gn[n]["role"] != "backward"}
+    near, _ = _select(grouped, [key(out)], (), budget=style.MAX_NODES // 2, within=forward)
+    lines = {n[2] for n in near if isinstance(n, tuple)}
+    kept = near | {n for n in grouped.nx if gn[n]["role"] == "backward" and (n[2] in lines or n[2] is None)}
+    dropped = {n: None for n in grouped.nx if n not in kept}
+    scene.graph.update(style.LARGE_GRAPH)
     for n in grouped.topo():
         if n not in kept:
             continue
         d = gn[n]
         if d["op"] == "input":
-            scene.node(n, "data", _esc(names(d["name"])), html=True)
+            scene.node(_gid(n), "data", _esc(names(d["name"])), html=True)
             continue
         _, r, line = n
         eqname = line_name.get(line)
@@ -676,19 +687,25 @@ def _grouped_compiled_scene(scene, dag, out, role, names, grads, on_path, is_pro
         what = f"{k} {'instruction' if is_program else 'op'}{'s' if k != 1 else ''}"
         if r == "backward":
             title = f"∂{L}/∂{names(eqname)}" if eqname else "gradients"
-            scene.node(n, "adjoint_group", _html_node(title, [(what, style.MUTED, 9)]), html=True,
+            scene.node(_gid(n), "adjoint_group", _html_node(title, [(what, style.MUTED, 9)]), html=True,
                        cluster="backward", tooltip=f"adjoint work for line {line}")
         else:
             title = names(eqname) if eqname else f"line {line}"
-            scene.node(n, "output" if key(out) == n else "group", _html_node(title, [(what, style.MUTED, 9)]),
+            scene.node(_gid(n), "output" if key(out) == n else "group", _html_node(title, [(what, style.MUTED, 9)]),
                        html=True, cluster="forward", tooltip=f"line {line}")
     hl_groups = {(key(u), key(v)) for u, v, _ in on_path}
     for u, v, d in grouped.nx.edges(data=True):
         if u in kept and v in kept:
-            kind = "highlight" if (u, v) in hl_groups else _edge_kind(gn[u].get("role", "input"),
-                                                                      gn[v].get("role", "input"))
-            scene.edge(u, v, kind, penwidth=str(min(1 + 0.3 * (d["count"] - 1), 4)))
-    _summarise(scene, grouped, kept, dropped, set(), what="group")
+            kind = _edge_kind(gn[u]["role"], gn[v]["role"])
+            back = kind == "backward"  # laid out right to left, as in the ungrouped picture
+            if (u, v) in hl_groups:
+                kind = "highlight"
+            width = {"penwidth": str(min(1 + 0.3 * (d["count"] - 1), 4))}
+            if back:
+                scene.edge(_gid(v), _gid(u), kind, dir="back", **width)
+            else:
+                scene.edge(_gid(u), _gid(v), kind, **width)
+    _summarise(scene, grouped, kept, dropped, set(), what="group", ids=_gid)
     total = sum(1 for n in g if nodes[n]["op"] != "const")
     what = "instructions and inputs" if is_program else "nodes"
     scene.caption.append((f"{total:,} {what} grouped by equation into {grouped.nx.number_of_nodes():,}",
@@ -696,6 +713,12 @@ def _grouped_compiled_scene(scene, dag, out, role, names, grads, on_path, is_pro
     if dropped:
         scene.caption.append((_dropped_note(grouped.nx.number_of_nodes(), kept, dropped), style.MUTED))
     return scene
+
+
+def _gid(n):
+    """A group's DOT id: %forward_12 / %backward_12 (line 12), %backward_grads (no model name has a %);
+    inputs keep their name. No colon: DOT reads `a:b` as port b of node a."""
+    return n if isinstance(n, str) else f"%{n[1]}_{n[2] if n[2] is not None else 'grads'}"
 
 
 # ---- large models ----------------------------------------------------------------------------------------------
@@ -746,12 +769,12 @@ def _path_nodes_by_distance(graph, out, on_path):
     return order
 
 
-def _select(graph, roots, first):
+def _select(graph, roots, first, budget=None, within=None):
     """Which nodes to draw when there are too many: those nearest the roots (breadth first, up the
-    operands), the highlighted path's first, at most style.MAX_NODES of them and at most style.MAX_RANKS
-    columns deep. Returns (kept set, {dropped node: None})."""
+    operands, only through `within` when given), the highlighted path's first, at most `budget`
+    (style.MAX_NODES) of them and at most style.MAX_RANKS columns deep. Returns (kept set, {dropped: None})."""
     pred, succ = graph.nx._pred, graph.nx._succ
-    budget = style.MAX_NODES
+    budget = budget or style.MAX_NODES
     kept = dict.fromkeys(roots)
     for n in first:
         if len(kept) >= budget // 2:
@@ -762,7 +785,7 @@ def _select(graph, roots, first):
         nxt = []
         for v in layer:
             for u in pred[v]:
-                if u not in seen:
+                if u not in seen and (within is None or u in within):
                     seen.add(u)
                     nxt.append(u)
                     if len(kept) < budget:
@@ -779,7 +802,7 @@ def _select(graph, roots, first):
     return kept, dropped
 
 
-def _summarise(scene, graph, kept, dropped, on_path, what):
+def _summarise(scene, graph, kept, dropped, on_path, what, ids=str):
     """One node standing for everything not drawn, with an edge into each drawn node it feeds."""
     if not dropped:
         return
@@ -792,7 +815,7 @@ def _summarise(scene, graph, kept, dropped, on_path, what):
     scene.node("__more__", "summary", f"… {len(dropped):,} more not drawn\n({', '.join(kinds)})")
     hl_into = {v for u, v, _ in on_path if u in dropped}
     for v in sorted((v for v in kept if any(u in dropped for u in graph.nx._pred[v])), key=str):
-        scene.edge("__more__", v, "highlight" if v in hl_into else "summary",
+        scene.edge("__more__", ids(v), "highlight" if v in hl_into else "summary",
                    **({"style": "dashed"} if v in hl_into else {}))
 
 
