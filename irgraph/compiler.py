@@ -1,7 +1,7 @@
 """irgraph.compile: model text (or a Graph) → Program, through the pass pipeline."""
 
 from .errors import Error
-from .graph import Graph, require_name
+from .graph import Graph, gc_paused, require_name
 from .parse import parse
 
 
@@ -13,9 +13,10 @@ def compile(model, wrt=None, output=None):
     """
     from passes import PIPELINE, schedule
 
-    graph = compile_graph(model, wrt, output, PIPELINE)
-    log = graph.nx.graph.get("log", ())
-    program = schedule(graph)
+    with gc_paused():  # the whole pipeline allocates only acyclic dicts and tuples: no cycles to collect
+        graph = compile_graph(model, wrt, output, PIPELINE)
+        log = graph.nx.graph.get("log", ())
+        program = schedule(graph)
     object.__setattr__(program, "log", tuple(log))
     return program
 

@@ -76,8 +76,8 @@ def _mm_right(xp, g, a, b):
 
 
 def _sigmoid(xp, x):
-    """Logistic sigmoid through tanh: no overflow for any x."""
-    return 0.5 * xp.tanh(0.5 * x) + 0.5
+    """Logistic sigmoid as exp(-log(1 + exp(-x))): no overflow, and full relative accuracy in both tails."""
+    return xp.exp(-xp.logaddexp(0, -x))
 
 
 def _log_sigmoid(xp, x):
