@@ -241,6 +241,18 @@ def test_very_large_models_are_cut_to_the_part_near_the_output():
     assert set(dot.coloured(style.HIGHLIGHT)) == path_edges(chain_model(3000), "loss", "w2990")
 
 
+def test_large_programs_group_forward_and_adjoint_work_per_equation():
+    prog = irgraph.compile(chain_model(400))  # about 3,000 instructions
+    dot = read_dot(viz.to_digraph(prog, highlight="w398").source)
+    assert len(dot.nodes) <= style.MAX_NODES + 1
+    assert "%forward_401" in dot.clusters["cluster_forward"]  # the loss's line (line 401), forward part
+    assert "%backward_400" in dot.clusters["cluster_backward"]  # ∂L/∂h399's work, backward part
+    assert dot.text("%backward_400").startswith("∂L/∂h₃₉₉")
+    assert not any(":" in n for n in dot.nodes)  # DOT would read a:b as a port
+    assert dot.caption().startswith("∂L/∂w₃₉₈ = ∂L/∂h₃₉₉ · ∂h₃₉₉/∂h₃₉₈ · ∂h₃₉₈/∂w₃₉₈")
+    assert dot.coloured(style.HIGHLIGHT)
+
+
 @needs_dot
 def test_a_10000_node_model_renders_to_svg_in_seconds(tmp_path):
     import time
