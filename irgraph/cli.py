@@ -130,7 +130,11 @@ def _render(args):
     values = inputs = None
     if args.set or args.inputs:
         inputs = _inputs(args)  # every node's value and gradient are drawn from these
-        values = irgraph.compile(graph, wrt=_wrt(args), output=args.output).run(inputs)
+        try:
+            values = irgraph.compile(graph, wrt=_wrt(args), output=args.output).run(inputs)
+        except Error as e:  # e.g. a vector output has values but no gradient: still draw the values
+            irgraph.compile(graph, wrt=[], output=args.output).run(inputs)  # raises if the inputs are wrong
+            print(f"irgraph: drawing values without gradients: {e}", file=sys.stderr)
     path = viz.render(graph, args.out, highlight=args.highlight, values=values, inputs=inputs, stage=args.stage,
                       ops=args.ops, wrt=_wrt(args))
     print(f"wrote {path}", file=sys.stderr)

@@ -122,3 +122,16 @@ def test_the_render_command_writes_the_annotated_seed_picture(tmp_path, capsys):
     assert "∂L/∂ŷ = −3.5" in dot.text("yhat")
     assert main(["render", str(ROOT / "examples" / "linear.eq"), "--highlight", "nope", "-o", str(out)]) == 1
     assert "'nope'" in capsys.readouterr().err
+
+
+def test_a_vector_output_is_drawn_with_values_but_no_gradients(tmp_path, capsys):
+    from dotread import read_dot
+
+    model = tmp_path / "vector.eq"
+    model.write_text("y = w*x\n")
+    out = tmp_path / "vector.dot"
+    assert main(["render", str(model), "--set", "w=2", "--set", "x=[1, 2, 3]", "-o", str(out)]) == 0
+    assert "without gradients" in capsys.readouterr().err
+    dot = read_dot(out.read_text(encoding="utf-8"))
+    assert dot.text("y").splitlines()[-1] == "= 3 [2, 4, 6]"
+    assert "∂" not in dot.text("w")
