@@ -4,8 +4,8 @@ Nodes and edges get a *kind* (see NODE and EDGE); render.py never spells a colou
 The highlight colour is used by highlighted edges only, so "the red edges" always means the backprop path.
 """
 
-FONT = "DejaVu Sans"  # has ∂, subscripts, ŷ and arrows; Graphviz falls back when it is missing
-MONO = "DejaVu Sans Mono"
+FONT = "DejaVu Sans,Helvetica,Arial,sans-serif"  # has ∂, subscripts and ŷ; viewers fall back in order
+MONO = "DejaVu Sans Mono,Menlo,Consolas,monospace"
 
 HIGHLIGHT = "#d62728"  # backprop path: only highlighted edges use it
 EDGE = "#5b5b5b"
