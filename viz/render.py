@@ -12,7 +12,7 @@ Four views, one per stage of the compiler:
 
 Every view first builds a `Scene` (nodes and edges with a *kind* and a label); `emit` turns it into DOT with
 the colours of viz/style.py. Large models are grouped per equation and cut to the part nearest the output
-(`_select`) before any label is made, so a 10,000-node model costs what a 240-node one does to draw.
+(`_select`) before any label is made, so a 10,000-node model costs about what a 150-node one does to draw.
 """
 
 import html
@@ -29,7 +29,7 @@ from irgraph.program import Program, Result
 
 from . import chain, style
 from . import values as V
-from .names import Names, for_display, is_pullback, pretty, tree_size
+from .names import Names, is_pullback, pretty, tree_size
 from .names import text as expr_text
 
 FORMATS = ("svg", "png", "pdf", "dot", "gv")
@@ -823,5 +823,3 @@ def _dropped_note(total, kept, dropped):
     return (f"{total:,} nodes: the {len(kept):,} nearest the output are drawn, {len(dropped):,} are summarised "
             "(draw a part with --output NAME)")
 
-
-assert for_display  # re-exported for callers that print partials the way the pictures do
