@@ -152,32 +152,41 @@ def substitute(e, mapping):
 
 
 def derivative(e, leaf):
-    """∂e/∂leaf by reverse accumulation over the expression.
+    """∂e/∂leaf: a multiplier when every op on the way is elementwise, otherwise a pullback in G."""
+    return derivatives(e, [leaf])[leaf]
 
-    A multiplier when every op on the way is elementwise; otherwise a pullback in G.
-    """
+
+def derivatives(e, leaves):
+    """{leaf: ∂e/∂leaf} for all leaves at once: two reverse sweeps, however many leaves."""
     from .ops import OPS
 
     order = postorder(e)
-    on_path = {id(leaf)}
-    for s in order:
-        if any(id(a) in on_path for a in s.args):
-            on_path.add(id(s))
-    if id(e) not in on_path:
-        return const(0)
-    elementwise = all(OPS[s.op].kind == "elementwise" for s in order if s.args and id(s) in on_path)
-    adjoint = {id(e): const(1) if elementwise else G}
+    under_tensor = set()  # sub-expressions with a tensor op somewhere between them and e
+    for s in reversed(order):  # parents before children
+        if id(s) in under_tensor or (s.args and OPS[s.op].kind == "tensor"):
+            under_tensor.update(id(a) for a in s.args)
+    multipliers = _sweep(order, e, const(1), elementwise_only=True)
+    pullbacks = _sweep(order, e, G, False) if any(id(x) in under_tensor for x in leaves) else {}
+    found = {x: (pullbacks if id(x) in under_tensor else multipliers).get(id(x)) for x in leaves}
+    return {x: const(0) if d is None else d for x, d in found.items()}
+
+
+def _sweep(order, e, seed, elementwise_only):
+    from .ops import OPS
+
+    adjoint = {id(e): seed}
     for s in reversed(order):
         g = adjoint.get(id(s))
-        if g is None or not s.args:
+        row = OPS.get(s.op)
+        if g is None or not s.args or (elementwise_only and row.kind == "tensor"):
             continue
-        partials = OPS[s.op].partials(*s.args, s, **({"axis": s.attr} if OPS[s.op].axis else {}))
+        partials = row.partials(*s.args, s, **({"axis": s.attr} if row.axis else {}))
         for a, p in zip(s.args, partials):
-            if id(a) not in on_path:
+            if a.op == "const":
                 continue
-            piece = substitute(p, {G: g}) if OPS[s.op].kind == "tensor" else g * p
+            piece = substitute(p, {G: g}) if row.kind == "tensor" else g * p
             adjoint[id(a)] = piece if id(a) not in adjoint else adjoint[id(a)] + piece
-    return adjoint[id(leaf)]
+    return adjoint
 
 
 # ---- printing -------------------------------------------------------------------------------------------
@@ -228,6 +237,15 @@ def to_text(e, style="model", name=None):
             else:
                 t = _wrap(text[a], left) + symbols[s.op] + _wrap(text[b], right)
             p = q
+        elif s.op in ("mm_left", "mm_right"):  # the matmul pullbacks read as g @ bᵀ and aᵀ @ g
+            g, a, b = s.args
+            m = b if s.op == "mm_left" else a
+            mt = _wrap(text[m], prec[m] < 5) + "ᵀ" if style == "pretty" else f"transpose({text[m]})"
+            if s.op == "mm_left":
+                t = f"{_wrap(text[g], prec[g] < 2)} @ {mt}"
+            else:
+                t = f"{mt} @ {_wrap(text[g], prec[g] <= 2)}"
+            p = 2
         else:
             args = [text[a] for a in s.args]
             if s.op in ("sum", "mean", "unsum", "count") and s.attr is not None:

@@ -31,6 +31,7 @@ def cse(graph: Graph) -> Graph:
                 seen[key] = b.keep(n, args)
             else:
                 b.rep[n] = same
+                b.inherit(n)
                 if d.get("role", "forward") == "forward":  # a backward node that repeats forward work
                     b.nodes[same]["role"] = "forward"
                 if d.get("name") and not b.nodes[same].get("name"):

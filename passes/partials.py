@@ -5,7 +5,7 @@ of the equation's right-hand side, simplified. Elementwise partials are multipli
 lies on the way, the partial is a pullback in the upstream gradient `g`.
 """
 
-from irgraph.expr import derivative, to_text, var
+from irgraph.expr import derivatives, to_text, var
 from irgraph.graph import Graph, gc_paused
 from irgraph.ops import OPS
 
@@ -18,8 +18,13 @@ def attach_partials(graph: Graph) -> Graph:
         out = graph.copy()
         g = out.nx
         if graph.level == "equation":
-            for u, v, k, d in g.edges(keys=True, data=True):
-                d["partial"] = derivative(g.nodes[v]["expr"], var(u))
+            for v, d in g.nodes(data=True):
+                if d.get("expr") is None:
+                    continue
+                edges = list(g.in_edges(v, keys=True, data=True))
+                found = derivatives(d["expr"], [var(u) for u, *_ in edges])  # one sweep per equation
+                for u, _, _, e in edges:
+                    e["partial"] = found[var(u)]
             return out
         refs = _references(graph)
         for v, args in graph.parts()[1].items():

@@ -20,6 +20,7 @@ def simplify(graph: Graph) -> Graph:
             args = tuple(b.rep[a] for a in b.old_args[n])
             b.current = d
             b.rep[n] = rewrite(d["op"], args, d.get("axis"), b) or b.keep(n, args)
+            b.inherit(n)
         return b.finish()
 
 
@@ -45,6 +46,15 @@ class Rebuilder:
         self.shape[n] = shape_class(n, d["op"], [self.shape[a] for a in args])
         self.rep[n] = n
         return n
+
+    def inherit(self, n):
+        """When node n was replaced, its replacement carries on saying whose adjoint it is."""
+        whose, new = self.old_nodes[n].get("adj_of"), self.rep[n]
+        if whose is None or new == n or self.nodes[new].get("role") != "backward":
+            return
+        current = self.nodes[new].get("adj_of")
+        if current is None or (current.startswith("%") and not whose.startswith("%")):  # names win
+            self.nodes[new]["adj_of"] = whose
 
     def finish(self):
         attrs = dict(self.graph.nx.graph, next_id=self.next_id)
