@@ -1,13 +1,20 @@
 """The executor: interprets a Program instruction by instruction on NumPy or CuPy arrays."""
 
 from .errors import Error
-from .ops import OPS
+from .ops import apply
 from .program import Result
 from .runtime import _array
 from .shapes import infer
 
 
 def execute(program, inputs, xp, device):
+    """Run the program; a Result of the output's value and the gradients."""
+    env = trace(program, inputs, xp)
+    return Result(env[program.output[1]], {name: env[v] for name, v in program.grads}, device)
+
+
+def trace(program, inputs, xp, keep=False):
+    """Run the program; its variables at the end ({variable: value}), every one of them with `keep`."""
     if not hasattr(inputs, "keys"):
         raise Error(f"inputs must be a mapping of names to values, not {type(inputs).__name__}")
     env = {}
@@ -31,11 +38,11 @@ def execute(program, inputs, xp, device):
                     f"reduce it with sum({out_name}) or mean({out_name})")
     for ins in program.instrs:
         args = [env[a] if isinstance(a, str) else a for a in ins.args]
-        row = OPS[ins.op]
         try:
-            env[ins.out] = row.eval(xp, *args, axis=ins.axis) if row.axis else row.eval(xp, *args)
+            env[ins.out] = apply(ins.op, xp, args, ins.axis)
         except Exception as e:  # anything the array library raises is reported against the model
             raise Error(f"{ins.op} failed in {program.where(ins)}: {type(e).__name__}: {e}") from None
-        for f in ins.frees:
-            del env[f]
-    return Result(env[out_var], {name: env[v] for name, v in program.grads}, device)
+        if not keep:
+            for f in ins.frees:
+                del env[f]
+    return env

@@ -21,7 +21,7 @@ from .expr import G, call, const, is_const
 class Op:
     name: str
     arity: int
-    eval: Callable  # (xp, *args, **attrs) -> array
+    compute: Callable  # (xp, *args, axis=...) -> array
     code: str  # Python template over argument names {0}, {1} and attributes {axis}
     label: str  # how the op prints: an infix symbol, or a function name
     partials: Optional[Callable] = None  # (*arg exprs, out expr, **attrs) -> one expr per operand
@@ -97,9 +97,15 @@ INFIX = {"+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow", "**": "pow"
 LEAVES = ("input", "const")
 
 
+def apply(op_name, xp, args, axis=None):
+    """Compute one op on arrays (or numbers) of the array module `xp`."""
+    row = OPS[op_name]
+    return row.compute(xp, *args, axis=axis) if row.axis else row.compute(xp, *args)
+
+
 def fold(op_name, values, axis=None):
     """Evaluate an elementwise op on constant scalars at compile time; None if it is not finite."""
     with np.errstate(all="ignore"):
-        value = OPS[op_name].eval(np, *(np.float64(v) for v in values))
+        value = apply(op_name, np, [np.float64(v) for v in values], axis)
     value = float(value)
     return value if np.isfinite(value) else None

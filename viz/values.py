@@ -10,7 +10,8 @@ import numpy as np
 
 from irgraph.errors import Error
 from irgraph.expr import G, postorder
-from irgraph.ops import OPS
+from irgraph.execute import trace
+from irgraph.ops import OPS, apply
 from irgraph.runtime import _array, _sum_to
 
 
@@ -32,9 +33,7 @@ def eval_expr(e, env, g=None):
         elif s is G:
             v = g
         else:
-            row = OPS[s.op]
-            args = [vals[a] for a in s.args]
-            v = row.eval(np, *args, axis=s.attr) if row.axis else row.eval(np, *args)
+            v = apply(s.op, np, [vals[a] for a in s.args], s.attr)
         vals[s] = v
     return vals[e]
 
@@ -63,9 +62,7 @@ def forward(graph, inputs):
                 elif op == "equation":
                     vals[n] = eval_expr(d["expr"], vals)
                 else:
-                    row = OPS[op]
-                    a = [vals[x] for x in args.get(n, ())]
-                    vals[n] = row.eval(np, *a, axis=d.get("axis")) if row.axis else row.eval(np, *a)
+                    vals[n] = apply(op, np, [vals[x] for x in args.get(n, ())], d.get("axis"))
             except Error:
                 raise
             except Exception as e:  # noqa: BLE001 - NumPy's errors, reported against the model
@@ -141,24 +138,9 @@ def op_adjoints(graph, vals, output):
 
 
 def run_program(program, inputs):
-    """{variable: value} for every instruction of a Program, in its own order."""
-    env = {}
-    for name, v in program.inputs:
-        if name not in inputs:
-            raise Error(f"missing input {name!r}: the picture's values need every input")
-        env[v] = input_array(name, inputs[name])
+    """{variable: value} for every instruction of a Program: the executor, keeping every value."""
     with np.errstate(all="ignore"):
-        for ins in program.instrs:
-            args = [env[a] if isinstance(a, str) else a for a in ins.args]
-            try:
-                if ins.op == "full_like":  # not in the op table (see the report on irgraph.execute)
-                    env[ins.out] = np.full_like(np.asarray(args[0], dtype=float), args[1])
-                    continue
-                row = OPS[ins.op]
-                env[ins.out] = row.eval(np, *args, axis=ins.axis) if row.axis else row.eval(np, *args)
-            except Exception as e:  # noqa: BLE001 - reported against the program
-                raise Error(f"cannot evaluate {ins}: {type(e).__name__}: {e}") from None
-    return env
+        return trace(program, inputs, np, keep=True)
 
 
 def _where(graph, n):
