@@ -95,9 +95,8 @@ def _neg(args, values, b):
 
 
 def _pow(args, values, b):
-    (x, y), (u, v) = args, values
-    if v == 1:
-        return x
+    if values[1] == 1:
+        return args[0]
     return None
 
 

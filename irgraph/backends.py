@@ -28,11 +28,11 @@ def _cupy():
         import cupy
     except ImportError:
         raise Error(f"device 'cupy' needs CuPy, which is not installed; {_CUPY_HELP}") from None
-    except Exception as e:  # a broken CUDA install can fail at import time
+    except Exception as e:  # noqa: BLE001 - a broken CUDA install can fail at import time in any way
         raise Error(f"device 'cupy': CuPy failed to load ({type(e).__name__}: {e})") from None
     try:
         count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - CUDA runtime errors have many types
         raise Error(f"device 'cupy': no usable NVIDIA GPU or CUDA driver ({type(e).__name__}: {e})") from None
     if count < 1:
         raise Error("device 'cupy': CuPy is installed but no GPU is present")

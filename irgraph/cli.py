@@ -31,7 +31,7 @@ def main(argv=None):
         print(f"irgraph: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
     except KeyboardInterrupt:
         return 130
-    except Exception as e:  # a bug of ours: still no traceback, but say so
+    except Exception as e:  # noqa: BLE001 - a bug of ours: still no traceback, but say so
         print(f"irgraph: internal error ({type(e).__name__}: {e}); please report it with the model",
               file=sys.stderr)
         return EXIT_INTERNAL

@@ -5,6 +5,7 @@ identifiers the scheduler made safe, string literals made with repr(), and numbe
 """
 
 import inspect
+import math
 
 from . import runtime
 from .expr import number
@@ -42,8 +43,7 @@ def generate(program, model_name="model"):
     grads = ", ".join(f"{name!r}: {v}" for name, v in program.grads)
     body.append(f"return {out_var}, {{{grads}}}")
 
-    for name in list(used):
-        used.update(_NEEDS.get(name, ()))
+    used |= {need for name in used for need in _NEEDS.get(name, ())}
     helpers = [inspect.getsource(h) for h in runtime.HELPERS if h.__name__ in used]
     wrt = ", ".join(program.wrt) or "nothing"
     inputs = ", ".join(name for name, _ in program.inputs)
@@ -73,7 +73,7 @@ def _scalar_check(out_name, out_var):
 def _atom(a):
     if isinstance(a, str):
         return a
-    if a != a or a in (float("inf"), float("-inf")):
+    if not math.isfinite(a):
         return f'float("{a}")'
     text = number(a) if float(a).is_integer() else repr(float(a))
     return f"({text})" if a < 0 else text

@@ -40,7 +40,7 @@ def trace(program, inputs, xp, keep=False):
         args = [env[a] if isinstance(a, str) else a for a in ins.args]
         try:
             env[ins.out] = apply(ins.op, xp, args, ins.axis)
-        except Exception as e:  # anything the array library raises is reported against the model
+        except Exception as e:  # noqa: BLE001 - whatever the array library raises, named by equation
             raise Error(f"{ins.op} failed in {program.where(ins)}: {type(e).__name__}: {e}") from None
         if not keep:
             for f in ins.frees:

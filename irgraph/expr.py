@@ -13,7 +13,7 @@ _TABLE = weakref.WeakValueDictionary()
 class Expr:
     """One operation over sub-expressions; leaves are `var`, `const` and the upstream gradient `G`."""
 
-    __slots__ = ("op", "args", "attr", "__weakref__")
+    __slots__ = ("__weakref__", "args", "attr", "op")
 
     def __new__(cls, op, args=(), attr=None):
         key = (op, attr, tuple(id(a) for a in args))

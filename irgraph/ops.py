@@ -8,8 +8,8 @@ they can be simplified, shared by CSE and drawn on edges:
 - a tensor op's partial is a pullback, an expression in the upstream gradient `G`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import numpy as np
 
@@ -24,13 +24,13 @@ class Op:
     compute: Callable  # (xp, *args, axis=...) -> array
     code: str  # Python template over argument names {0}, {1} and attributes {axis}
     label: str  # how the op prints: an infix symbol, or a function name
-    partials: Optional[Callable] = None  # (*arg exprs, out expr, **attrs) -> one expr per operand
+    partials: Callable | None = None  # (*arg exprs, out expr, **attrs) -> one expr per operand
     kind: str = "elementwise"  # or "tensor": partials are pullbacks in G, shapes change
     commutative: bool = False
     user: bool = False  # callable by name in the model language
     axis: bool = False  # takes an optional axis argument
     prec: int = 5  # printing precedence; 5 is a call or an atom
-    shape_of: Optional[int] = None  # the operand whose shape the result always has (None: see shapes.py)
+    shape_of: int | None = None  # the operand whose shape the result always has (None: see shapes.py)
 
 
 def _pow_partials(a, b, out):

@@ -2,10 +2,8 @@
 
 import functools
 from dataclasses import dataclass, field
-from typing import Optional
 
 from .errors import Error
-from .ops import OPS
 
 
 @dataclass(frozen=True)
@@ -15,10 +13,10 @@ class Instr:
     out: str
     op: str
     args: tuple
-    axis: Optional[int] = None
+    axis: int | None = None
     frees: tuple = ()
     role: str = "forward"  # or "backward"
-    line: Optional[int] = None  # the model line this instruction comes from
+    line: int | None = None  # the model line this instruction comes from
 
     def __str__(self):
         args = ", ".join(a if isinstance(a, str) else _num(a) for a in self.args)

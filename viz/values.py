@@ -9,8 +9,8 @@ summed back to u's shape). Everything is iterative.
 import numpy as np
 
 from irgraph.errors import Error
-from irgraph.expr import G, postorder
 from irgraph.execute import trace
+from irgraph.expr import G, postorder
 from irgraph.ops import OPS, apply
 from irgraph.runtime import _array, _sum_to
 
