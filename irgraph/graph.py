@@ -75,6 +75,14 @@ class Graph:
             raise Error("the graph has a cycle")
         return order
 
+    def ancestors(self, nodes):
+        """The given nodes and every node they depend on (an iterative walk)."""
+        return _walk(nodes, self.nx._pred)
+
+    def descendants(self, nodes):
+        """The given nodes and every node that depends on them (an iterative walk)."""
+        return _walk(nodes, self.nx._succ)
+
     def parts(self):
         """({id: attrs}, {id: operand ids in position order}): the graph as plain dicts, for passes.
 
@@ -240,6 +248,16 @@ class Graph:
         for name, node in g.graph.get("grads", {}).items():
             assert node in g, f"gradient of {name} is not a node"
         return self
+
+
+def _walk(starts, step):
+    seen, todo = set(starts), list(starts)
+    while todo:
+        for m in step[todo.pop()]:
+            if m not in seen:
+                seen.add(m)
+                todo.append(m)
+    return seen
 
 
 def _leaves(e):

@@ -56,9 +56,7 @@ class _Sweep:
         for name in wrt:
             _check_wrt(graph, name)
         topo = graph.topo()
-        reaches_out = _closure([out], self._operands)
-        from_wrt = _closure(wrt, lambda n: graph.nx._succ[n])  # one walk from all of them: linear
-        active = reaches_out & from_wrt
+        active = graph.ancestors([out]) & graph.descendants(wrt)  # one walk from all inputs: linear
         key = self.shape_keys(topo)
 
         adj, contributions = {}, {}
@@ -112,26 +110,12 @@ class _Sweep:
             total = piece if total is None else self.new("add", [total, piece])
         return total, True
 
-    def _operands(self, n):
-        return self.args.get(n, ())
-
     def shape_keys(self, topo):
         """Static shape classes of the forward nodes (see irgraph.shapes.shape_class)."""
         key = {}
         for n in topo:
             key[n] = shape_class(n, self.nodes[n]["op"], [key[a] for a in self.args.get(n, ())])
         return key
-
-
-def _closure(starts, step):
-    """Every node reachable from `starts` by `step`, starts included."""
-    seen, todo = set(starts), list(starts)
-    while todo:
-        for m in step(todo.pop()):
-            if m not in seen:
-                seen.add(m)
-                todo.append(m)
-    return seen
 
 
 def _check_wrt(graph, name):

@@ -8,11 +8,6 @@ def dce(graph: Graph) -> Graph:
     with gc_paused():
         nodes, args = graph.parts()
         roots = list(graph.nx.graph["outputs"]) + list(graph.nx.graph.get("grads", {}).values())
-        live, todo = set(roots), list(roots)
-        while todo:
-            for a in args.get(todo.pop(), ()):
-                if a not in live:
-                    live.add(a)
-                    todo.append(a)
+        live = graph.ancestors(roots)
         kept = {n: dict(d) for n, d in nodes.items() if n in live}
         return Graph.from_args(kept, {n: a for n, a in args.items() if n in live}, **graph.nx.graph)

@@ -29,12 +29,7 @@ def _schedule(graph):
     out = g.graph["outputs"][0]
     grads = g.graph.get("grads", {})
     order = graph.topo()
-    forward, todo = {out}, [out]
-    while todo:
-        for a in args.get(todo.pop(), ()):
-            if a not in forward:
-                forward.add(a)
-                todo.append(a)
+    forward = graph.ancestors([out])
     order = [n for n in order if n in forward] + _depth_first([n for n in order if n not in forward], args, g)
 
     names = _Names()

@@ -11,26 +11,12 @@ from .names import is_pullback
 
 def ancestors(graph, node):
     """`node` and every node it depends on."""
-    pred = graph.nx._pred
-    seen, todo = {node}, [node]
-    while todo:
-        for m in pred[todo.pop()]:
-            if m not in seen:
-                seen.add(m)
-                todo.append(m)
-    return seen
+    return graph.ancestors([node])
 
 
 def descendants(graph, node):
     """`node` and every node that depends on it."""
-    succ = graph.nx._succ
-    seen, todo = {node}, [node]
-    while todo:
-        for m in succ[todo.pop()]:
-            if m not in seen:
-                seen.add(m)
-                todo.append(m)
-    return seen
+    return graph.descendants([node])
 
 
 def path_edges(graph, output, target):

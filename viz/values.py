@@ -89,17 +89,20 @@ def adjoints(graph, vals, output):
                     p = d.get("partial")
                     if p is None:
                         continue
-                    try:
-                        if any(s is G for s in postorder(p)):
-                            piece = eval_expr(p, vals, g)
-                        else:
-                            piece = g * eval_expr(p, vals)
-                        piece = _sum_to(np, np.asarray(piece, dtype=float), np.asarray(vals[u]))
-                    except Exception as e:  # noqa: BLE001 - reported against the model
-                        raise Error(f"cannot evaluate the gradient through {_where(graph, v)}: "
-                                    f"{type(e).__name__}: {e}") from None
+                    pullback = any(s is G for s in postorder(p))
+                    piece = _contribution(graph, v, u, p, vals, g, pullback)
                     adj[u] = piece if u not in adj else adj[u] + piece
     return adj
+
+
+def _contribution(graph, v, u, partial, vals, g, pullback):
+    """What edge u → v adds to u's adjoint, summed back to u's shape."""
+    try:
+        piece = eval_expr(partial, vals, g) if pullback else g * eval_expr(partial, vals)
+        return _sum_to(np, np.asarray(piece, dtype=float), np.asarray(vals[u]))
+    except Exception as e:  # noqa: BLE001 - reported against the model
+        raise Error(f"cannot evaluate the gradient through {_where(graph, v)}: "
+                    f"{type(e).__name__}: {e}") from None
 
 
 def op_adjoints(graph, vals, output):
@@ -127,12 +130,7 @@ def op_adjoints(graph, vals, output):
             partials = row.partials(*(ref[a] for a in args[v]), ref[v], **kwargs)
             g = adj[v]
             for u, p in zip(args[v], partials):
-                try:
-                    piece = eval_expr(p, vals, g) if row.kind == "tensor" else g * eval_expr(p, vals)
-                    piece = _sum_to(np, np.asarray(piece, dtype=float), np.asarray(vals[u]))
-                except Exception as e:  # noqa: BLE001 - reported against the model
-                    raise Error(f"cannot evaluate the gradient through {_where(graph, v)}: "
-                                f"{type(e).__name__}: {e}") from None
+                piece = _contribution(graph, v, u, p, vals, g, row.kind == "tensor")
                 adj[u] = piece if u not in adj else adj[u] + piece
     return adj
 
