@@ -24,8 +24,8 @@ test: venv dot
 	$(PY) -m pytest
 
 demo: venv dot
-	$(VENV)/bin/irgraph run examples/linear.eq $(LINEAR_SET)
-	$(VENV)/bin/irgraph compile examples/linear.eq --stats
+	$(VENV)/bin/irgraph run examples/linear.eq --wrt b,w1,w2 $(LINEAR_SET)
+	$(VENV)/bin/irgraph compile examples/linear.eq --wrt b,w1,w2 --stats
 	@mkdir -p build
 	$(VENV)/bin/irgraph render examples/linear.eq --wrt b,w1,w2 --highlight w1 $(LINEAR_SET) -o build/linear.svg
 	@echo "annotated graph (values, gradients, the w1 path) written to build/linear.svg"
