@@ -11,6 +11,8 @@ def _array(xp, value):
     value = xp.asarray(value)
     if value.dtype.kind in "biu":
         value = value.astype(xp.float64)
+    elif value.dtype.kind != "f":
+        raise TypeError(f"expected numbers, got an array of {value.dtype}")
     return value
 
 

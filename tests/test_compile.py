@@ -330,9 +330,9 @@ def test_shape_mismatch_names_the_equation_and_the_shapes(text, inputs, fragment
         assert fragment in str(info.value)
 
 
-@pytest.mark.parametrize("bad", ["abc", None, [1, "x"], {"a": 1}])
-def test_inputs_that_are_not_numbers_are_errors(bad):
-    with pytest.raises(irgraph.Error):
+@pytest.mark.parametrize("bad", ["abc", None, [1, "x"], {"a": 1}, 1j])
+def test_inputs_that_are_not_numbers_are_errors_naming_the_input(bad):
+    with pytest.raises(irgraph.Error, match="input 'w' is not a number"):
         irgraph.compile("loss = w * x").run({"w": bad, "x": 1.0})
 
 
