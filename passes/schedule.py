@@ -64,8 +64,7 @@ def _schedule(graph):
             continue
         instrs.append(dict(out=var[n], op=d["op"], args=tuple(var[a] for a in args[n]), axis=d.get("axis"),
                            role="forward" if n in forward else "backward", line=d.get("line")))
-    # A constant output or gradient still needs a value of its own.
-    results = {var[out]} if isinstance(var[out], str) else set()
+    # A constant output or gradient still needs a variable of its own.
     if not isinstance(var[out], str):
         var[out] = names.temp("t")
         instrs.append(dict(out=var[out], op="id", args=(nodes[out]["value"],), axis=None, role="forward",
@@ -78,9 +77,7 @@ def _schedule(graph):
             instrs.append(dict(out=v, op="full_like", args=(var[name], nodes[n]["value"]), axis=None,
                                role="backward", line=None))
         grad_vars.append((name, v))
-        results.add(v)
-    results.add(var[out])
-    _add_frees(instrs, results)
+    _add_frees(instrs, {var[out]} | {v for _, v in grad_vars})
     return Program(
         instrs=tuple(Instr(**i) for i in instrs),
         inputs=tuple(inputs),
