@@ -254,14 +254,11 @@ def test_large_programs_group_forward_and_adjoint_work_per_equation():
 
 
 @needs_dot
-def test_a_10000_node_model_renders_to_svg_in_seconds(tmp_path):
-    import time
-
+def test_a_10000_node_model_renders_to_a_bounded_svg(tmp_path):
+    # How fast is measured by benchmarks/render.py, never asserted here.
     model = chain_model(3334)  # 10,000 operations, 13,000 nodes with the inputs
     assert irgraph.parse(model).nx.number_of_nodes() >= 10_000
-    start = time.perf_counter()
     viz.render(irgraph.parse(model), tmp_path / "big.svg", highlight="w1")
-    assert time.perf_counter() - start < 20  # about 1 s on a laptop; generous for slow CI
     nodes, _, _ = read_svg(str(tmp_path / "big.svg"))
     assert len(nodes) <= style.MAX_NODES + 1
 
