@@ -12,8 +12,8 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-import irgraph  # noqa: E402
-import viz  # noqa: E402
+import irgraph
+import viz
 
 
 def chain_model(levels):
