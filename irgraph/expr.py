@@ -134,10 +134,6 @@ def postorder(root):
     return order
 
 
-def contains(e, leaf):
-    return any(s is leaf for s in postorder(e))
-
-
 def substitute(e, mapping):
     """Replace sub-expressions by `mapping` (keyed by identity) and re-simplify, bottom-up."""
     out = {}
@@ -149,11 +145,6 @@ def substitute(e, mapping):
         else:
             out[s] = s
     return out[e]
-
-
-def derivative(e, leaf):
-    """∂e/∂leaf: a multiplier when every op on the way is elementwise, otherwise a pullback in G."""
-    return derivatives(e, [leaf])[leaf]
 
 
 def derivatives(e, leaves):

@@ -15,7 +15,7 @@ import gc
 import networkx as nx
 
 from .errors import Error
-from .expr import Expr, number, to_text, var
+from .expr import Expr, postorder, to_text, var
 from .ops import OPS
 
 
@@ -35,8 +35,8 @@ def gc_paused():
 
 
 class Graph:
-    def __init__(self, g=None):
-        self.nx = g if g is not None else nx.MultiDiGraph(outputs=[], level="op", lines=[], next_id=0)
+    def __init__(self, g):
+        self.nx = g
 
     # ---- reading ----------------------------------------------------------------------------------------
     @property
@@ -141,20 +141,6 @@ class Graph:
             edges = ((u, v, k, dict(d)) for u, v, k, d in g.edges(keys=True, data=True))
             return Graph.from_parts({n: dict(d) for n, d in g.nodes(data=True)}, edges, **g.graph)
 
-    def fresh(self):
-        """A new id for an unnamed node."""
-        n = self.nx.graph["next_id"]
-        self.nx.graph["next_id"] = n + 1
-        return f"%{n}"
-
-    def add(self, op, args=(), id=None, **attrs):
-        """Add a node computing `op(args)`; returns its id."""
-        node = id if id is not None else self.fresh()
-        self.nx.add_node(node, op=op, **attrs)
-        for pos, a in enumerate(args):
-            self.nx.add_edge(a, node, pos=pos)
-        return node
-
     # ---- the two levels -----------------------------------------------------------------------------------
     def expressions(self):
         """Each node as an Expr over named variables: named nodes are leaves, the rest inline."""
@@ -210,15 +196,6 @@ class Graph:
         return (f"<irgraph.Graph {self.level} level: {self.nx.number_of_nodes()} nodes, "
                 f"inputs {self.inputs}, outputs {self.outputs}>")
 
-    def label(self, node):
-        """How one node reads: its name, its number, or `op`."""
-        d = self.nx.nodes[node]
-        if d.get("name"):
-            return d["name"]
-        if d["op"] == "const":
-            return number(d["value"])
-        return OPS[d["op"]].label if d["op"] in OPS else d["op"]
-
     def _repr_mimebundle_(self, include=None, exclude=None):
         """Jupyter shows the picture inline (viz.to_digraph; `viz.render` is the function, not the module)."""
         import viz
@@ -261,8 +238,6 @@ def _walk(starts, step):
 
 
 def _leaves(e):
-    from .expr import postorder
-
     return [s for s in postorder(e) if s.op == "var"]
 
 

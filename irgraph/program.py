@@ -3,8 +3,6 @@
 import functools
 from dataclasses import dataclass, field
 
-from .errors import Error
-
 
 @dataclass(frozen=True)
 class Instr:
@@ -128,8 +126,3 @@ def _num(x):
     from .expr import number
 
     return number(x)
-
-
-def require(condition, message):
-    if not condition:
-        raise Error(message)

@@ -44,7 +44,7 @@ class _Sweep:
                 made[e] = e.attr[0]
             elif e.op == "const":
                 made[e] = self.new("const", value=e.attr)
-            elif e.op == "g":
+            elif e is G:
                 made[e] = g
             else:
                 made[e] = self.new(e.op, [made[a] for a in e.args], axis=e.attr)
@@ -96,9 +96,7 @@ class _Sweep:
             else:  # the output does not depend on it
                 grads[name] = self.new("zeros_like", [name])
             self.nodes[grads[name]]["grad_of"] = name
-        result = Graph.from_args(self.nodes, self.args, **graph.nx.graph)
-        result.nx.graph.update(grads=grads, next_id=self.next_id)
-        return result
+        return Graph.from_args(self.nodes, self.args, **dict(graph.nx.graph, grads=grads, next_id=self.next_id))
 
     def combine(self, pieces, node):
         if len(pieces) == 1:
@@ -129,5 +127,3 @@ def _check_wrt(graph, name):
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise Error(f"{name!r} is not an input of the model{hint} (inputs: {', '.join(graph.inputs)})")
 
-
-assert G is not None  # the pullbacks' placeholder; instantiate() maps it to the upstream adjoint
