@@ -14,11 +14,7 @@ def compile(model, wrt=None, output=None):
     from passes import PIPELINE, schedule
 
     with gc_paused():  # the whole pipeline allocates only acyclic dicts and tuples: no cycles to collect
-        graph = compile_graph(model, wrt, output, PIPELINE)
-        log = graph.nx.graph.get("log", ())
-        program = schedule(graph)
-    object.__setattr__(program, "log", tuple(log))
-    return program
+        return schedule(compile_graph(model, wrt, output, PIPELINE))
 
 
 def compile_graph(model, wrt, output, passes):

@@ -85,6 +85,7 @@ def _schedule(graph):
         grads=tuple(grad_vars),
         graph=graph,
         lines=tuple(g.graph.get("lines", ())),
+        log=tuple(g.graph.get("log", ())),
     )
 
 
