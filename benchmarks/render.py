@@ -12,13 +12,10 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
+from run import chain_model  # the W4 chain: three operations a level
+
 import irgraph
 import viz
-
-
-def chain_model(levels):
-    """y_{k+1} = sin(y_k)*y_k + w_k: three operations a level."""
-    return "\n".join(f"y{k + 1} = sin(y{k})*y{k} + w{k}" for k in range(levels))
 
 
 def main(argv=None):
