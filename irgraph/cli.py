@@ -10,7 +10,10 @@ import sys
 
 import numpy
 
-from .errors import Error, ParseError
+import viz
+from viz.explain import explain
+
+from .ir.errors import Error, ParseError
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL = 1, 2, 70
 
@@ -123,7 +126,6 @@ def _run(args):
 
 def _render(args):
     import irgraph
-    import viz
 
     model = _read_model(args)
     graph = irgraph.parse(model, output=args.output)
@@ -142,7 +144,6 @@ def _render(args):
 
 def _explain(args):
     import irgraph
-    from viz.explain import explain
 
     print(explain(irgraph.parse(_read_model(args), output=args.output), args.wrt))
 

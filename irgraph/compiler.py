@@ -1,24 +1,28 @@
-"""irgraph.compile: model text (or a Graph) → Program, through the pass pipeline."""
+"""irgraph.compile: model text (or a Graph) → Program, through the pass pipeline.
 
-from .errors import Error
-from .graph import Graph, gc_paused, require_name
-from .parse import parse
+The top layer: it wires the core (irgraph.ir) and the passes together. `passes` is imported as a module
+and read at call time, so importing `passes` or `viz` first (which import the core, and so this package's
+__init__) works as well as importing irgraph first.
+"""
+
+import passes
+
+from .ir.errors import Error
+from .ir.graph import Graph, require_name
+from .ir.parse import parse
 
 
 def compile(model, wrt=None, output=None):
     """Compile a model to a reverse-mode gradient Program.
 
     wrt: the inputs to differentiate with respect to (None: every input); output: the equation whose
-    value and gradient are wanted (None: the last equation).
+    value and gradient are wanted (None: the model's default output).
     """
-    from passes import PIPELINE, schedule
-
-    with gc_paused():  # the whole pipeline allocates only acyclic dicts and tuples: no cycles to collect
-        return schedule(compile_graph(model, wrt, output, PIPELINE))
+    return passes.compile_program(as_graph(model, output), wrt)
 
 
-def compile_graph(model, wrt, output, passes):
-    """Run `passes` over the model, recording (pass, nodes before, nodes after) in graph attr "log"."""
+def as_graph(model, output=None):
+    """The op-level Graph of model text or of a Graph (never mutated), with `output` as its output."""
     if isinstance(model, str):
         graph = parse(model)
     elif isinstance(model, Graph):
@@ -27,22 +31,7 @@ def compile_graph(model, wrt, output, passes):
         graph = model
     else:
         raise Error(f"compile takes model text or an irgraph.Graph, not {type(model).__name__}")
-    graph = graph.copy()
     if output is not None:
+        graph = Graph(graph.nx.copy()) if graph is model else graph
         graph.nx.graph["outputs"] = [require_name(graph, output, "equation")]
-    if isinstance(wrt, str):
-        wrt = [w.strip() for w in wrt.split(",") if w.strip()]
-    graph.nx.graph["wrt"] = list(graph.inputs if wrt is None else wrt)
-    if len(set(graph.nx.graph["wrt"])) != len(graph.nx.graph["wrt"]):
-        raise Error(f"wrt lists a name twice: {graph.nx.graph['wrt']}")
-    from passes.adjoint import _check_wrt
-
-    for name in graph.nx.graph["wrt"]:  # before simplify renames nodes, so an equation name is named as one
-        _check_wrt(graph, name)
-    log = []
-    for p in passes:
-        before = graph.nx.number_of_nodes()
-        graph = p(graph)
-        log.append((p.__name__, before, graph.nx.number_of_nodes()))
-    graph.nx.graph["log"] = log
     return graph

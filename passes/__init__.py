@@ -1,5 +1,10 @@
 """Compiler passes: pure functions Graph -> Graph, and the pipeline that chains them."""
 
+import inspect
+
+from irgraph.ir.graph import Graph, gc_paused, parse_wrt
+from irgraph.ir.program import Program
+
 from .adjoint import adjoint
 from .cse import cse
 from .dce import dce
@@ -11,4 +16,28 @@ from .simplify import simplify
 # reverse sweep, then clean-up of the whole forward+backward graph.
 PIPELINE = (simplify, cse, attach_partials, adjoint, simplify, cse, dce)
 
-__all__ = ["PIPELINE", "adjoint", "attach_partials", "cse", "dce", "schedule", "simplify"]
+
+def run_pipeline(graph: Graph, wrt=None, pipeline=PIPELINE) -> Graph:
+    """Run each pass of `pipeline` over an op-level graph; a pass gets the parameters it names (wrt).
+
+    Records (pass, nodes before, nodes after) in graph attribute "log".
+    """
+    options = {"wrt": parse_wrt(graph, wrt)}  # before simplify renames nodes: an equation is named as one
+    log = []
+    for p in pipeline:
+        before = graph.nx.number_of_nodes()
+        wanted = inspect.signature(p).parameters
+        graph = p(graph, **{k: v for k, v in options.items() if k in wanted})
+        log.append((p.__name__, before, graph.nx.number_of_nodes()))
+    graph.nx.graph["log"] = log
+    return graph
+
+
+def compile_program(graph: Graph, wrt=None) -> Program:
+    """The gradient Program of an op-level graph: the pipeline, then schedule."""
+    with gc_paused():  # the whole pipeline allocates only acyclic dicts and tuples: no cycles to collect
+        return schedule(run_pipeline(graph, wrt))
+
+
+__all__ = ["PIPELINE", "adjoint", "attach_partials", "compile_program", "cse", "dce", "run_pipeline", "schedule",
+           "simplify"]

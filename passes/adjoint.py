@@ -5,19 +5,16 @@ Only edges on a path from a `wrt` input to the output are differentiated. Adjoin
 (`sum_to`) only where that matters: where contributions meet, before a tensor pullback, and at the end.
 """
 
-import difflib
-
-from irgraph.errors import Error
-from irgraph.expr import G, postorder
-from irgraph.graph import Graph, gc_paused
-from irgraph.ops import OPS
-from irgraph.shapes import shape_class
+from irgraph.ir.expr import G, postorder
+from irgraph.ir.graph import Graph, gc_paused, require_input
+from irgraph.ir.ops import OPS
+from irgraph.ir.shapes import shape_class
 
 
-def adjoint(graph: Graph) -> Graph:
-    """Append adjoint nodes for the output with respect to graph.nx.graph["wrt"]; record them in "grads"."""
+def adjoint(graph: Graph, wrt) -> Graph:
+    """Append adjoint nodes for the output with respect to the inputs `wrt`; record them in "grads"."""
     with gc_paused():
-        return _Sweep(graph).run()
+        return _Sweep(graph).run(list(wrt))
 
 
 class _Sweep:
@@ -50,11 +47,11 @@ class _Sweep:
                 made[e] = self.new(e.op, [made[a] for a in e.args], axis=e.attr)
         return made[expr]
 
-    def run(self):
+    def run(self, wrt):
         graph = self.graph
-        wrt, out = graph.nx.graph["wrt"], graph.nx.graph["outputs"][0]
+        out = graph.nx.graph["outputs"][0]
         for name in wrt:
-            _check_wrt(graph, name)
+            require_input(graph, name)
         topo = graph.topo()
         active = graph.ancestors([out]) & graph.descendants(wrt)  # one walk from all inputs: linear
         key = self.shape_keys(topo)
@@ -114,16 +111,4 @@ class _Sweep:
         for n in topo:
             key[n] = shape_class(n, self.nodes[n]["op"], [key[a] for a in self.args.get(n, ())])
         return key
-
-
-def _check_wrt(graph, name):
-    d = graph.nx.nodes.get(name)
-    if d is not None and d.get("op") == "input":
-        return
-    if d is not None and d.get("name") == name:
-        raise Error(f"cannot take the gradient with respect to {name!r}: it is computed by an equation "
-                    f"(line {d.get('line')}), not an input of the model")
-    close = difflib.get_close_matches(name, graph.inputs, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise Error(f"{name!r} is not an input of the model{hint} (inputs: {', '.join(graph.inputs)})")
 

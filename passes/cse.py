@@ -4,10 +4,9 @@ Nodes are keyed by (op, axis, operands) in topological order; a commutative op's
 `a*b` and `b*a` match. Constants are keyed by value. Inputs are never merged.
 """
 
-from irgraph.graph import Graph, gc_paused
-from irgraph.ops import OPS
-
-from .simplify import Rebuilder
+from irgraph.ir.graph import Graph, gc_paused
+from irgraph.ir.ops import OPS
+from irgraph.ir.rebuild import Rebuilder
 
 
 def cse(graph: Graph) -> Graph:

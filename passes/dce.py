@@ -1,6 +1,6 @@
 """dce: drop every node the output and the gradients do not need."""
 
-from irgraph.graph import Graph, gc_paused
+from irgraph.ir.graph import Graph, gc_paused
 
 
 def dce(graph: Graph) -> Graph:

@@ -5,9 +5,10 @@ of the equation's right-hand side, simplified. Elementwise partials are multipli
 lies on the way, the partial is a pullback in the upstream gradient `g`.
 """
 
-from irgraph.expr import derivatives, to_text, var
-from irgraph.graph import Graph, gc_paused
-from irgraph.ops import OPS
+from irgraph.ir import expr as E
+from irgraph.ir.expr import derivatives, to_text, var
+from irgraph.ir.graph import Graph, gc_paused
+from irgraph.ir.ops import OPS
 
 _INLINE = 40  # unnamed operands print inline up to this many characters, else by node id
 
@@ -33,7 +34,7 @@ def attach_partials(graph: Graph) -> Graph:
             if row.partials is None:
                 continue
             kwargs = {"axis": d.get("axis")} if row.axis else {}
-            partials = row.partials(*(refs[a] for a in args), refs[v], **kwargs)
+            partials = row.partials(E, *(refs[a] for a in args), refs[v], **kwargs)
             for u, _, k, e in g.in_edges(v, keys=True, data=True):
                 e["partial"] = partials[e["pos"]]
         return out

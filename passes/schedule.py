@@ -7,9 +7,9 @@ Each value gets a readable, safe Python name (the user's name where it is one, `
 import builtins
 import keyword
 
-from irgraph.graph import Graph, gc_paused
-from irgraph.program import Instr, Program
-from irgraph.runtime import HELPERS
+from irgraph.backends.runtime import HELPERS
+from irgraph.ir.graph import Graph, gc_paused
+from irgraph.ir.program import Instr, Program
 
 # Names the generated module itself uses; user variables that collide get a trailing underscore. Builtins
 # too: the module calls type(), float and ValueError, which a user's `type = ...` would shadow.

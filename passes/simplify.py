@@ -3,9 +3,9 @@
 The rules live in irgraph.algebra and are the same ones expression building uses.
 """
 
-from irgraph.algebra import rewrite
-from irgraph.graph import Graph, gc_paused
-from irgraph.shapes import SCALAR, shape_class
+from irgraph.ir.algebra import rewrite
+from irgraph.ir.graph import Graph, gc_paused
+from irgraph.ir.rebuild import Rebuilder
 
 
 def simplify(graph: Graph) -> Graph:
@@ -22,81 +22,3 @@ def simplify(graph: Graph) -> Graph:
             b.rep[n] = rewrite(d["op"], args, d.get("axis"), b) or b.keep(n, args)
             b.inherit(n)
         return b.finish()
-
-
-class Rebuilder:
-    """Copy a graph node by node in topological order, letting a pass replace nodes on the way.
-
-    It is also the builder that algebra.rewrite reads nodes through (value, op, args, const, make).
-    """
-
-    def __init__(self, graph):
-        self.graph = graph
-        self.order = graph.topo()
-        self.old_nodes, self.old_args = graph.parts()
-        self.nodes, self.operands, self.rep = {}, {}, {}
-        self.shape = {}  # static shape classes of the new nodes
-        self.next_id = graph.nx.graph["next_id"]
-        self.current = {}
-
-    def keep(self, n, args=()):
-        self.nodes[n] = d = dict(self.old_nodes[n])
-        if args:
-            self.operands[n] = args
-        self.shape[n] = shape_class(n, d["op"], [self.shape[a] for a in args])
-        self.rep[n] = n
-        return n
-
-    def inherit(self, n):
-        """When node n was replaced, its replacement carries on saying whose adjoint it is."""
-        whose, new = self.old_nodes[n].get("adj_of"), self.rep[n]
-        if whose is None or new == n or self.nodes[new].get("role") != "backward":
-            return
-        current = self.nodes[new].get("adj_of")
-        if current is None or (current.startswith("%") and not whose.startswith("%")):  # names win
-            self.nodes[new]["adj_of"] = whose
-
-    def finish(self):
-        attrs = dict(self.graph.nx.graph, next_id=self.next_id)
-        attrs["outputs"] = [self.rep[o] for o in attrs["outputs"]]
-        if "grads" in attrs:
-            attrs["grads"] = {k: self.rep[v] for k, v in attrs["grads"].items()}
-        return Graph.from_args(self.nodes, self.operands, **attrs)
-
-    # The view algebra.rewrite needs.
-    def value(self, n):
-        d = self.nodes[n]
-        return d["value"] if d["op"] == "const" else None
-
-    def op(self, n):
-        return self.nodes[n]["op"]
-
-    def args(self, n):
-        return self.operands.get(n, ())
-
-    def axis(self, n):
-        return self.nodes[n].get("axis")
-
-    def same_shape(self, x, y):
-        return self.shape[x] == self.shape[y]
-
-    def scalar(self, x):
-        return self.shape[x] == SCALAR
-
-    def const(self, value):
-        return self._new("const", (), value=float(value))
-
-    def make(self, op, args, axis=None):
-        return rewrite(op, tuple(args), axis, self) or self._new(op, args, axis=axis)
-
-    def _new(self, op, args, **attrs):
-        node = f"%{self.next_id}"
-        self.next_id += 1
-        keep = {k: self.current[k] for k in ("line", "role") if k in self.current}
-        self.nodes[node] = dict(keep, op=op, **attrs)
-        if args:
-            self.operands[node] = tuple(args)
-        self.shape[node] = shape_class(node, op, [self.shape[a] for a in args])
-        return node
-
-

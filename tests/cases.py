@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import irgraph
-from irgraph.backends import get_xp
+from irgraph.backends.devices import get_xp
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import irgraph
-from irgraph.ops import OPS
+from irgraph.ir.ops import OPS
 from passes import attach_partials
 
 SEED = (EXAMPLES / "linear.eq").read_text()

@@ -6,7 +6,7 @@ import pytest
 from cases import NP, finite_differences
 
 import irgraph
-from irgraph.ops import ROWS
+from irgraph.ir.ops import ROWS
 
 INFIX = ["add", "sub", "mul", "div", "pow", "neg", "matmul"]
 USER_FACING = sorted({r.name for r in ROWS if r.user} | set(INFIX))

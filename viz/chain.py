@@ -4,7 +4,9 @@
 Shared by render (the highlighted path and its caption) and explain. Iterative throughout.
 """
 
-from irgraph.expr import G, const, substitute
+import passes
+from irgraph.ir.expr import G, const, substitute
+from irgraph.ir.graph import Graph
 
 from .names import is_pullback
 
@@ -101,11 +103,8 @@ def with_partials(graph, nodes=None, edges=None):
     """`graph`, or its subgraph on `nodes` or on `edges` (u, v, key), with every edge's local partial
     (passes.attach_partials). Taking only the edges a picture labels matters: at the equation level each
     partial walks its equation's whole right-hand side, so a 3,000-term sum costs 3,000 walks."""
-    from irgraph.graph import Graph
-    from passes import attach_partials
-
     if edges is not None:
         graph = Graph(graph.nx.edge_subgraph(edges).copy())
     elif nodes is not None and len(nodes) < graph.nx.number_of_nodes():
         graph = Graph(graph.nx.subgraph(nodes).copy())
-    return attach_partials(graph)
+    return passes.attach_partials(graph)

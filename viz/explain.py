@@ -7,9 +7,10 @@ It works on the equation level: one partial per edge, each the simplified deriva
 right-hand side (passes.attach_partials), the same IR the compiler differentiates.
 """
 
-from irgraph.errors import Error
-from irgraph.expr import to_text
-from irgraph.graph import require_name
+import passes
+from irgraph.ir.errors import Error
+from irgraph.ir.expr import to_text
+from irgraph.ir.graph import Graph, require_name
 
 from . import chain
 from .names import for_display, is_pullback, product_text, tree_size
@@ -20,8 +21,6 @@ MAX_TERMS = 4000  # the simplified expression is printed when its tree is at mos
 
 def explain(graph, wrt, output=None):
     """The derivation of ∂output/∂wrt (output: the graph's output by default) as printable text."""
-    from passes import attach_partials
-
     if isinstance(wrt, (list, tuple)):
         if len(wrt) != 1:
             raise Error(f"explain takes one name to differentiate with respect to, not {list(wrt)}")
@@ -36,9 +35,7 @@ def explain(graph, wrt, output=None):
         return (f"∂{out}/∂{wrt} = 0\n\n{out} does not depend on {wrt}: no path leads from {wrt} to {out}.")
     # Partials only for the edges on the way (the same rule attach_partials applies everywhere).
     sub = eq.nx.subgraph(on)
-    from irgraph.graph import Graph
-
-    part = attach_partials(Graph(sub.copy()))
+    part = passes.attach_partials(Graph(sub.copy()))
     return "\n".join(_derivation(part, out, wrt, on))
 
 

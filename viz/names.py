@@ -7,7 +7,7 @@ wherever two names would read the same (a model with both `loss` and `L` keeps b
 import re
 import unicodedata
 
-from irgraph.expr import Expr, G, build, postorder, to_text
+from irgraph.ir.expr import Expr, G, build, postorder, to_text
 
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _GREEK = {

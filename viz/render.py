@@ -22,10 +22,13 @@ from collections.abc import Mapping
 import graphviz
 import numpy as np
 
-from irgraph.errors import Error
-from irgraph.expr import is_const, to_text
-from irgraph.graph import Graph, require_name
-from irgraph.program import Program, Result
+import passes
+from irgraph.backends.execute import Result
+from irgraph.ir.errors import Error
+from irgraph.ir.expr import is_const, to_text
+from irgraph.ir.graph import Graph, require_name
+from irgraph.ir.parse import parse
+from irgraph.ir.program import Program
 
 from . import chain, style
 from . import values as V
@@ -103,10 +106,7 @@ def to_digraph(obj, highlight=None, values=None, stage="forward", ops=False, wrt
             if obj.level == "equation":
                 raise Error(f"stage {stage!r} draws the compiled program: give the op-level graph from "
                             "irgraph.parse, not the equation level")
-            import irgraph
-            from passes import schedule
-
-            program = schedule(obj) if compiled else irgraph.compile(obj, wrt=wrt)
+            program = passes.schedule(obj) if compiled else passes.compile_program(obj, wrt)
             scene = _compiled_scene(program.graph, program if stage == "program" else None, **opts)
     else:
         raise Error(f"render draws an irgraph.Graph or Program, not {type(obj).__name__}")
@@ -410,13 +410,12 @@ def _op_label(op):
 
 
 def _op_scene(graph, wrt, highlight, result, inputs):
-    from passes import attach_partials
 
     out = graph.outputs[0]
     names = Names(graph.names(), out)
     L = names(out)
     target = require_name(graph, highlight, "variable") if highlight else None
-    part = attach_partials(graph)
+    part = passes.attach_partials(graph)
     on_path = chain.path_edges(part, out, target) if target else set()
     numbers = _Numbers()
     if inputs is not None:
@@ -635,9 +634,7 @@ def _find_input(dag, name, cg):
 
 def _model_caption(model, out_name, highlight, names, inputs):
     """The chain-rule caption from the model's own equations (the compiled graph has lost them)."""
-    import irgraph
-
-    eq = irgraph.parse(model, output=out_name).equations()
+    eq = parse(model, output=out_name).equations()
     if highlight not in eq.nx:
         return []
     numbers = _equation_numbers(eq, out_name, None, inputs) if inputs is not None else _Numbers()

@@ -8,11 +8,12 @@ summed back to u's shape). Everything is iterative.
 
 import numpy as np
 
-from irgraph.errors import Error
-from irgraph.execute import trace
-from irgraph.expr import G, postorder
-from irgraph.ops import OPS, apply
-from irgraph.runtime import _array, _sum_to
+from irgraph.backends.execute import trace
+from irgraph.backends.runtime import _array, _sum_to
+from irgraph.ir import expr as E
+from irgraph.ir.errors import Error
+from irgraph.ir.expr import G, const, postorder, var
+from irgraph.ir.ops import OPS, apply
 
 
 def input_array(name, value):
@@ -111,8 +112,6 @@ def op_adjoints(graph, vals, output):
     The same rules passes.attach_partials applies, evaluated at once: no edge needs a printable label,
     so the sweep stays linear in the size of the model.
     """
-    from irgraph.expr import const, var
-
     if np.size(vals[output]) != 1:
         return {}
     nodes, args = graph.parts()
@@ -127,7 +126,7 @@ def op_adjoints(graph, vals, output):
             if row.partials is None:
                 continue
             kwargs = {"axis": d.get("axis")} if row.axis else {}
-            partials = row.partials(*(ref[a] for a in args[v]), ref[v], **kwargs)
+            partials = row.partials(E, *(ref[a] for a in args[v]), ref[v], **kwargs)
             g = adj[v]
             for u, p in zip(args[v], partials):
                 piece = _contribution(graph, v, u, p, vals, g, row.kind == "tensor")

@@ -11,7 +11,7 @@ import pytest
 
 import irgraph
 from irgraph.cli import main
-from irgraph.expr import to_text
+from irgraph.ir.expr import to_text
 from viz.explain import explain
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

@@ -3,6 +3,9 @@
 import functools
 from dataclasses import dataclass, field
 
+from ..backends import codegen, devices, execute
+from .expr import number
+
 
 @dataclass(frozen=True)
 class Instr:
@@ -17,24 +20,9 @@ class Instr:
     line: int | None = None  # the model line this instruction comes from
 
     def __str__(self):
-        args = ", ".join(a if isinstance(a, str) else _num(a) for a in self.args)
+        args = ", ".join(a if isinstance(a, str) else number(a) for a in self.args)
         axis = f", axis={self.axis}" if self.axis is not None else ""
         return f"{self.out} = {self.op}({args}{axis})"
-
-
-@dataclass(frozen=True)
-class Result:
-    """What running a program gives: the output's value and {input name: gradient}."""
-
-    value: object
-    grads: dict
-    device: str = "numpy"
-
-    def to_numpy(self):
-        """The same result with every array copied to host NumPy arrays."""
-        from .backends import to_numpy
-
-        return Result(to_numpy(self.value), {k: to_numpy(v) for k, v in self.grads.items()}, "numpy")
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,9 +42,7 @@ class Program:
     @functools.cached_property
     def source(self):
         """A standalone Python module defining value_and_grad(inputs, xp=None) -> (value, grads)."""
-        from .codegen import generate
-
-        return generate(self)
+        return codegen.generate(self)
 
     @functools.cached_property
     def stats(self):
@@ -96,20 +82,11 @@ class Program:
         lines.append(f"  return {self.output[1]}, {{{', '.join(f'{n}: {v}' for n, v in self.grads)}}}")
         return "\n".join(lines)
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        """Jupyter shows the picture inline (viz.to_digraph; `viz.render` is the function, not the module)."""
-        import viz
-
-        return viz.to_digraph(self)._repr_mimebundle_(include, exclude)
-
     # ---- running ----------------------------------------------------------------------------------------
     def run(self, inputs, device="numpy"):
         """Evaluate the output and its gradients on `device` ("numpy", "cupy" or "auto")."""
-        from .backends import get_xp
-        from .execute import execute
-
-        xp, device = get_xp(device)
-        return execute(self, inputs, xp, device)
+        xp, device = devices.get_xp(device)
+        return execute.execute(self, inputs, xp, device)
 
     def where(self, instr):
         """Which equation an instruction belongs to, as people read it."""
@@ -121,8 +98,3 @@ class Program:
         """The first instruction that reads `variable` (None if none does)."""
         return next((i for i in self.instrs if variable in i.args), None)
 
-
-def _num(x):
-    from .expr import number
-
-    return number(x)

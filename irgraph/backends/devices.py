@@ -2,7 +2,7 @@
 
 import numpy
 
-from .errors import Error
+from ..ir.errors import Error
 
 DEVICES = ("numpy", "cupy", "auto")
 

@@ -196,12 +196,6 @@ class Graph:
         return (f"<irgraph.Graph {self.level} level: {self.nx.number_of_nodes()} nodes, "
                 f"inputs {self.inputs}, outputs {self.outputs}>")
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        """Jupyter shows the picture inline (viz.to_digraph; `viz.render` is the function, not the module)."""
-        import viz
-
-        return viz.to_digraph(self)._repr_mimebundle_(include, exclude)
-
     # ---- checking -----------------------------------------------------------------------------------------
     def verify(self):
         """Check the IR's invariants; raises AssertionError naming the first broken one."""
@@ -239,6 +233,37 @@ def _walk(starts, step):
 
 def _leaves(e):
     return [s for s in postorder(e) if s.op == "var"]
+
+
+def require_input(graph, name):
+    """`name` if it is an input of the model, else an Error that says what it is or suggests a close name."""
+    import difflib
+
+    d = graph.nx.nodes.get(name)
+    if d is not None and d.get("op") == "input":
+        return name
+    if d is not None and d.get("name") == name:
+        raise Error(f"cannot take the gradient with respect to {name!r}: it is computed by an equation "
+                    f"(line {d.get('line')}), not an input of the model")
+    close = difflib.get_close_matches(name, graph.inputs, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise Error(f"{name!r} is not an input of the model{hint} (inputs: {', '.join(graph.inputs)})")
+
+
+def parse_wrt(graph, wrt):
+    """The list of inputs to differentiate with respect to, validated once: None means every input, and a
+    string is comma-separated."""
+    if wrt is None:
+        return list(graph.inputs)
+    if isinstance(wrt, str):
+        wrt = [w.strip() for w in wrt.split(",") if w.strip()]
+    wrt = list(wrt)
+    for w in wrt:
+        if not isinstance(w, str):
+            raise Error(f"wrt must list input names (strings), got {w!r}")
+    if len(set(wrt)) != len(wrt):
+        raise Error(f"wrt lists a name twice: {wrt}")
+    return [require_input(graph, w) for w in wrt]
 
 
 def require_name(graph, name, what="variable"):

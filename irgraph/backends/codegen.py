@@ -7,9 +7,9 @@ identifiers the scheduler made safe, string literals made with repr(), and numbe
 import inspect
 import math
 
+from ..ir.expr import number
+from ..ir.ops import OPS
 from . import runtime
-from .expr import number
-from .ops import OPS
 
 # Which runtime helpers each op's code calls (and the helpers those call).
 _NEEDS = {"_mm_left": ("_sum_to",), "_mm_right": ("_sum_to",)}

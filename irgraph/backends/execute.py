@@ -1,10 +1,25 @@
 """The executor: interprets a Program instruction by instruction on NumPy or CuPy arrays."""
 
-from .errors import Error
-from .ops import apply
-from .program import Result
+from dataclasses import dataclass
+
+from ..ir.errors import Error
+from ..ir.ops import apply
+from ..ir.shapes import infer
+from .devices import to_numpy
 from .runtime import _array
-from .shapes import infer
+
+
+@dataclass(frozen=True)
+class Result:
+    """What running a program gives: the output's value and {input name: gradient}."""
+
+    value: object
+    grads: dict
+    device: str = "numpy"
+
+    def to_numpy(self):
+        """The same result with every array copied to host NumPy arrays."""
+        return Result(to_numpy(self.value), {k: to_numpy(v) for k, v in self.grads.items()}, "numpy")
 
 
 def execute(program, inputs, xp, device):

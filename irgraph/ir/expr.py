@@ -5,7 +5,11 @@ identity and never recurse, and every walk over an expression is an explicit loo
 thousands of operations deep). Arithmetic on expressions builds simplified expressions.
 """
 
+import sys
 import weakref
+
+from .algebra import rewrite
+from .ops import OPS
 
 _TABLE = weakref.WeakValueDictionary()
 
@@ -77,8 +81,6 @@ def call(op, *args, axis=None):
 
 def build(op, *args, axis=None):
     """Build an expression, simplified by the shared rewrite rules."""
-    from .algebra import rewrite
-
     args = tuple(_lift(a) for a in args)
     return rewrite(op, args, axis, _BUILDER) or Expr(op, args, axis)
 
@@ -118,6 +120,7 @@ class _ExprBuilder:
 
 
 _BUILDER = _ExprBuilder()
+_SELF = sys.modules[__name__]  # what the op table's partial rules build with (e.G, e.call, e.const)
 
 
 def postorder(root):
@@ -149,8 +152,6 @@ def substitute(e, mapping):
 
 def derivatives(e, leaves):
     """{leaf: ∂e/∂leaf} for all leaves at once: two reverse sweeps, however many leaves."""
-    from .ops import OPS
-
     order = postorder(e)
     under_tensor = set()  # sub-expressions with a tensor op somewhere between them and e
     for s in reversed(order):  # parents before children
@@ -163,15 +164,13 @@ def derivatives(e, leaves):
 
 
 def _sweep(order, e, seed, elementwise_only):
-    from .ops import OPS
-
     adjoint = {id(e): seed}
     for s in reversed(order):
         g = adjoint.get(id(s))
         row = OPS.get(s.op)
         if g is None or not s.args or (elementwise_only and row.kind == "tensor"):
             continue
-        partials = row.partials(*s.args, s, **({"axis": s.attr} if row.axis else {}))
+        partials = row.partials(_SELF, *s.args, s, **({"axis": s.attr} if row.axis else {}))
         for a, p in zip(s.args, partials):
             if a.op == "const":
                 continue
