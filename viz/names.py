@@ -173,3 +173,15 @@ def tree_size(e, cap=10**6):
     for s in postorder(e):
         size[s] = min(cap, 1 + sum(size[a] for a in s.args))
     return size[e]
+
+
+# ---- ops -------------------------------------------------------------------------------------------------
+
+OP_SYMBOL = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "pow": "^", "neg": "−x", "matmul": "@",
+             "sum_to": "sum to shape", "unsum": "bcast", "mm_left": "g@Bᵀ", "mm_right": "Aᵀ@g", "id": "=",
+             "full_like": "fill"}
+
+
+def op_label(op):
+    """How an op node reads: its symbol, or its name."""
+    return OP_SYMBOL.get(op, op)

@@ -3,8 +3,11 @@
 import functools
 from dataclasses import dataclass, field
 
+import networkx as nx
+
 from ..backends import codegen, devices, execute
 from .expr import number
+from .graph import Graph
 
 
 @dataclass(frozen=True)
@@ -98,3 +101,16 @@ class Program:
         """The first instruction that reads `variable` (None if none does)."""
         return next((i for i in self.instrs if variable in i.args), None)
 
+    def as_graph(self):
+        """The program as a Graph (level "program"): one node per input and per instruction (id: its
+        variable; attributes op, role, line, instr, index), an edge per operand read."""
+        g = nx.MultiDiGraph(outputs=[self.output[1]], level="program", lines=list(self.lines),
+                            grads=dict(self.grads), next_id=0)
+        for name, v in self.inputs:
+            g.add_node(v, op="input", name=name)
+        for i, ins in enumerate(self.instrs):
+            g.add_node(ins.out, op=ins.op, role=ins.role, line=ins.line, instr=ins, index=i + 1)
+            for pos, a in enumerate(ins.args):
+                if isinstance(a, str):
+                    g.add_edge(a, ins.out, pos=pos)
+        return Graph(g)

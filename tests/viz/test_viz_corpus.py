@@ -13,7 +13,7 @@ from dotread import plain, read_dot
 import irgraph
 import viz
 from viz import style
-from viz.render import _equation_numbers
+from viz.forward import equation_numbers as _equation_numbers
 
 STAGES = [{}, {"ops": True}, {"stage": "backward"}, {"stage": "program"}]
 

@@ -136,7 +136,7 @@ def test_arrays_show_their_shape_and_a_few_numbers():
 
 @pytest.mark.parametrize("name", ["linear", "linreg", "logistic", "mlp", "shared"])
 def test_drawn_gradients_agree_with_the_jax_reference(name):
-    from viz.render import _equation_numbers
+    from viz.forward import equation_numbers as _equation_numbers
 
     model = (ROOT / "examples" / f"{name}.eq").read_text()
     ref = json.loads((ROOT / "examples" / f"{name}.json").read_text())

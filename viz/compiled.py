@@ -1,0 +1,252 @@
+"""The compiled graph (`stage="backward"`: forward and adjoint nodes in two clusters, values used many times
+marked "used ×k") and the scheduled program (`stage="program"`: one node per instruction)."""
+
+from irgraph.ir.graph import Graph, require_name
+from irgraph.ir.parse import parse
+
+from . import chain, style, trim
+from . import values as V
+from .caption import caption
+from .forward import equation_numbers
+from .names import Names, op_label
+from .scene import Numbers, Scene, esc, html_node
+
+
+def compiled_scene(cg, program, highlight, result, inputs):
+    """The compiled graph (program None) or the scheduled program, forward and adjoints apart."""
+    if program is not None:
+        dag = program.as_graph()
+        out_name = program.output[0]
+        grads = dict(program.grads)  # input name -> variable
+    else:
+        dag = cg
+        out_name = cg.nx.nodes[cg.outputs[0]].get("name") or "output"
+        grads = cg.grads
+    g = dag.nx
+    out = dag.outputs[0]
+    model = "\n".join(cg.nx.graph.get("lines") or (program.lines if program else ()))
+    names_all = [d["name"] for _, d in cg.nx.nodes(data=True) if d.get("name")]
+    names = Names(names_all, out_name)
+    L = names(out_name)
+    wrt = set(cg.nx.graph.get("wrt") or grads)
+    role = {n: ("input" if d["op"] in ("input",) else d.get("role", "forward")) for n, d in g.nodes(data=True)}
+    grad_of = {v: k for k, v in grads.items()}
+
+    # Highlight: the forward path output ← target, and the backward nodes that compute target's gradient.
+    target = None
+    on_path = set()
+    if highlight:
+        target = _find_input(dag, highlight, cg)
+        if target is not None:
+            fwd = {n for n in g if role[n] != "backward"}
+            fw = Graph(g.subgraph(fwd))
+            on_path = chain.path_edges(fw, out, target) if out in fwd else set()
+            if highlight in grads:
+                anc = chain.ancestors(dag, grads[highlight])
+                on_path |= {(u, v, k) for v in anc if role[v] == "backward"
+                            for u, keyed in g._pred[v].items() if role[u] == "backward" for k in keyed}
+
+    numbers = Numbers()
+    if inputs is not None:
+        vals = V.run_program(program, inputs) if program is not None else V.forward(cg, inputs)
+        numbers = Numbers(vals)
+    elif result is not None:
+        numbers = Numbers({out: result.value, **{grads[k]: x for k, x in result.grads.items() if k in grads}})
+
+    scene = Scene()
+    nodes = g.nodes
+    computed = [n for n in g if nodes[n]["op"] not in ("input", "const")]
+    if len(computed) > style.GROUP_AT:
+        scene = _grouped_compiled_scene(scene, dag, out, role, names, grads, on_path, program is not None, L)
+        if target is not None:
+            scene.caption[:0] = _model_caption(model, out_name, highlight, names, inputs)
+        return scene
+
+    uses = {n: g.out_degree(n) for n in computed}
+    for n in dag.topo():
+        d = nodes[n]
+        op = d["op"]
+        if op == "const" and n not in grad_of and n != out:
+            continue
+        cluster = None if role[n] == "input" else role[n]
+        tip = None
+        if op == "input":
+            kind = "param" if d["name"] in wrt else "data"
+            title, lines = names(d["name"]), []
+        elif program is not None:
+            ins = d["instr"]
+            kind = "instr" if role[n] == "forward" else "adjoint_instr"
+            title = f"{ins}"
+            lines = []
+            if n in grad_of:
+                kind, lines = "gradient", [(f"→ ∂{L}/∂{names(grad_of[n])}", "#7b3294", 11)]
+            elif n == out:
+                kind, lines = "output", [(f"→ {L}", "#1b7837", 11)]
+            tip = f"[{d['index']}] {program.where(ins)}"
+        else:
+            title, kind, lines = _compiled_label(n, d, role[n], names, grad_of, out, L)
+            tip = f"line {d.get('line')}: {d['op']}" if d.get("line") else d["op"]
+        if n in numbers.value:
+            lines = lines + [(f"= {V.show(numbers.value[n])}", style.VALUE, 11)]
+        extra = {}
+        if uses.get(n, 0) > 1:
+            extra = dict(style.SHARED_NODE)
+            lines = lines + [(f"used ×{uses[n]}", style.SHARED, 10)]
+            if kind in ("op", "adjoint_op"):
+                extra.update(shape="box", style="rounded,filled")
+        if kind in ("op", "adjoint_op") and (lines or len(title) > 4):
+            extra.update(shape="box", style="rounded,filled")
+        plain = ("op", "adjoint_op", "instr", "adjoint_instr", "param", "data")
+        scene.node(n, kind, html_node(title, lines, bold=kind not in plain),
+                   html=True, tooltip=tip, cluster=cluster, **extra)
+    for u, v, k, e in g.edges(keys=True, data=True):
+        kind = _edge_kind(role[u], role[v])
+        # In the compiled graph gradients flow right to left, back towards the inputs, as a lecture
+        # draws them: an edge between two adjoint nodes is laid out reversed (and drawn pointing forward).
+        back = program is None and kind == "backward"
+        if (u, v, k) in on_path:
+            kind = "highlight"
+        extra = {}
+        if program is None and nodes[v]["op"] in _ORDERED and _computed_operands(g, v) > 1:
+            # which operand is which in a − b, a / b, a @ b (when neither is a constant)
+            extra = {"taillabel" if back else "headlabel": str(e["pos"] + 1), "labelfontsize": "9",
+                     "labelfontcolor": style.MUTED}
+        if nodes[u]["op"] == "const" and u not in grad_of and u != out:
+            c = f"{u}@{v}.{k}"
+            scene.node(c, "const", V.number(nodes[u]["value"]), cluster=role[v])
+            scene.edge(c, v, "normal", **extra)
+        elif back:
+            scene.edge(v, u, kind, dir="back", **extra)
+        else:
+            scene.edge(u, v, kind, **extra)
+    if target is not None:
+        scene.caption = _model_caption(model, out_name, highlight, names, inputs)
+    return scene
+
+
+_ORDERED = {"sub", "div", "pow", "matmul"}
+
+
+def _computed_operands(g, v):
+    return sum(1 for u in g._pred[v] if g.nodes[u]["op"] != "const")
+
+
+def _edge_kind(ru, rv):
+    if rv == "backward":
+        return "backward" if ru == "backward" else "cross"
+    return "normal"
+
+
+def _compiled_label(n, d, role, names, grad_of, out, L):
+    op = d["op"]
+    sym = f"= {V.number(d['value'])}" if op == "const" else op_label(op)
+    if n in grad_of:
+        return f"∂{L}/∂{names(grad_of[n])}", "gradient", [(sym, style.MUTED, 10)]
+    if d.get("adj_of") and role == "backward" and str(d["adj_of"]).startswith("%"):
+        return sym, "adjoint_op", []  # the adjoint of an unnamed operation
+    if d.get("adj_of") and role == "backward":
+        if d["adj_of"] in grad_of.values():  # the gradient before it is summed back to the input's shape
+            return sym, "adjoint", [(f"∂{L}/∂{names(d['adj_of'])} before summing", style.GRAD, 10)]
+        return f"∂{L}/∂{names(d['adj_of'])}", "adjoint", [(sym, style.MUTED, 10)]
+    if d.get("name"):
+        return names(d["name"]), "output" if n == out else "named_op", [(sym, style.MUTED, 10)]
+    return sym, "adjoint_op" if role == "backward" else "op", []
+
+
+def _find_input(dag, name, cg):
+    """The node of `name` in a compiled graph or program graph; an Error naming it when there is none."""
+    for n, d in dag.nx.nodes(data=True):
+        if d.get("name") == name and d["op"] == "input":
+            return n
+    for n, d in dag.nx.nodes(data=True):
+        if d.get("name") == name or (d.get("instr") is not None and d["instr"].out == name):
+            return n
+    require_name(cg, name, "variable")  # raises, suggesting a close name
+    return None  # named in the model but optimised away: nothing to colour
+
+
+def _model_caption(model, out_name, highlight, names, inputs):
+    """The chain-rule caption from the model's own equations (the compiled graph has lost them)."""
+    eq = parse(model, output=out_name).equations()
+    if highlight not in eq.nx:
+        return []
+    numbers = equation_numbers(eq, out_name, None, inputs) if inputs is not None else Numbers()
+    return caption(eq, out_name, highlight, Names(eq.names(), out_name), numbers)
+
+
+def _grouped_compiled_scene(scene, dag, out, role, names, grads, on_path, is_program, L):
+    """Large programs: one node per equation and direction (its forward ops, its adjoint ops)."""
+    g = dag.nx
+    nodes = g.nodes
+    line_name = {}
+    for n, d in g.nodes(data=True):
+        if d.get("name") and d.get("line"):
+            line_name.setdefault(d["line"], d["name"])
+        ins = d.get("instr")
+        if ins is not None and d.get("line") and ins.out.isidentifier() and not ins.out[0] in "tg":
+            line_name.setdefault(d["line"], ins.out)
+
+    def key(n):
+        d = nodes[n]
+        if d["op"] == "input":
+            return n
+        if d["op"] == "const" and n not in grads.values():
+            return None
+        return ("group", role[n], d.get("line"))
+
+    grouped, members = trim.group(dag, key)
+    gn = grouped.nx.nodes
+    # The forward groups nearest the output, then the adjoint groups of the same equations and the
+    # gradients: one window onto both sweeps.
+    forward = {n for n in grouped.nx if gn[n]["role"] != "backward"}
+    near, _ = trim.select(grouped, [key(out)], (), budget=style.MAX_NODES // 2, within=forward)
+    lines = {n[2] for n in near if isinstance(n, tuple)}
+    kept = near | {n for n in grouped.nx if gn[n]["role"] == "backward" and (n[2] in lines or n[2] is None)}
+    dropped = {n: None for n in grouped.nx if n not in kept}
+    scene.graph.update(style.LARGE_GRAPH)
+    for n in grouped.topo():
+        if n not in kept:
+            continue
+        d = gn[n]
+        if d["op"] == "input":
+            scene.node(_gid(n), "data", esc(names(d["name"])), html=True)
+            continue
+        _, r, line = n
+        eqname = line_name.get(line)
+        k = members[n]
+        what = f"{k} {'instruction' if is_program else 'op'}{'s' if k != 1 else ''}"
+        if r == "backward":
+            title = f"∂{L}/∂{names(eqname)}" if eqname else "gradients"
+            scene.node(_gid(n), "adjoint_group", html_node(title, [(what, style.MUTED, 9)]), html=True,
+                       cluster="backward", tooltip=f"adjoint work for line {line}")
+        else:
+            title = names(eqname) if eqname else f"line {line}"
+            scene.node(_gid(n), "output" if key(out) == n else "group", html_node(title, [(what, style.MUTED, 9)]),
+                       html=True, cluster="forward", tooltip=f"line {line}")
+    hl_groups = {(key(u), key(v)) for u, v, _ in on_path}
+    for u, v, d in grouped.nx.edges(data=True):
+        if u in kept and v in kept:
+            kind = _edge_kind(gn[u]["role"], gn[v]["role"])
+            back = kind == "backward"  # laid out right to left, as in the ungrouped picture
+            if (u, v) in hl_groups:
+                kind = "highlight"
+            width = {"penwidth": str(min(1 + 0.3 * (d["count"] - 1), 4))}
+            if back:
+                scene.edge(_gid(v), _gid(u), kind, dir="back", **width)
+            else:
+                scene.edge(_gid(u), _gid(v), kind, **width)
+    trim.summarise(scene, grouped, kept, dropped, set(), what="group", ids=_gid)
+    total = sum(1 for n in g if nodes[n]["op"] != "const")
+    what = "instructions and inputs" if is_program else "nodes"
+    scene.caption.append((f"{total:,} {what} grouped by equation into {grouped.nx.number_of_nodes():,}",
+                          style.MUTED))
+    if dropped:
+        scene.caption.append((trim.dropped_note(grouped.nx.number_of_nodes(), kept, dropped), style.MUTED))
+    return scene
+
+
+def _gid(n):
+    """A trim.group's DOT id: %forward_12 / %backward_12 (line 12), %backward_grads (no model name has a %);
+    inputs keep their name. No colon: DOT reads `a:b` as port b of node a."""
+    return n if isinstance(n, str) else f"%{n[1]}_{n[2] if n[2] is not None else 'grads'}"
+

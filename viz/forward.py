@@ -1,0 +1,178 @@
+"""The annotated forward graph: the equation level (one node per input or named equation) and the op
+level (one node per operation), every edge labelled with its local partial ∂child/∂parent."""
+
+import numpy as np
+
+import passes
+from irgraph.ir.expr import is_const, to_text
+from irgraph.ir.graph import require_name
+
+from . import chain, style, trim
+from . import values as V
+from .caption import caption, try_eval
+from .names import Names, is_pullback, op_label, pretty, tree_size
+from .names import text as expr_text
+from .scene import Numbers, Scene, html_node, short, value_lines
+
+
+def input_kind(name, wrt):
+    if wrt is None:
+        return "input"
+    return "param" if name in wrt else "data"
+
+
+def equation_scene(eq, wrt, highlight, result, inputs, op_counts=None, op_graph=None):
+    out = eq.outputs[0]
+    names = Names(eq.names(), out)
+    L = names(out)
+    target = require_name(eq, highlight, "variable") if highlight else None
+    scene = Scene()
+
+    on_path = chain.path_edges(eq, out, target) if target else set()
+    total = eq.nx.number_of_nodes()
+    first = trim.path_nodes_by_distance(eq, out, on_path) if on_path else ()
+    kept, dropped = trim.select(eq, [out], first) if total > style.MAX_NODES else (set(eq.nx), {})
+    scene.graph.update(style.LARGE_GRAPH if dropped else style.SMALL_FORWARD)
+
+    numbers = equation_numbers(eq, out, result, inputs, op_graph)
+    nodes = eq.nx.nodes
+    for n in eq.topo():
+        if n not in kept:
+            continue
+        d = nodes[n]
+        if d["op"] == "input":
+            kind = input_kind(n, wrt)
+            lines = value_lines(numbers, n, names, L, show_grad=kind != "data")
+            scene.node(n, kind, html_node(names(n), lines, bold=False), html=True,
+                       tooltip=f"input {n}" + (" (learned)" if kind == "param" else ""))
+            continue
+        big = tree_size(d["expr"], cap=10 * style.NODE_TEXT_CHARS) >= 10 * style.NODE_TEXT_CHARS
+        rhs = pretty(d["expr"], names) if not big else f"{d['expr'].op}(…)"
+        lines = [(short(rhs, style.NODE_TEXT_CHARS), style.MUTED, 10)] if rhs != names(n) else []
+        if op_counts is not None:
+            k = op_counts.get(d.get("line"), 0)
+            lines.append((f"{k} op{'s' if k != 1 else ''}", style.MUTED, 9))
+        lines += value_lines(numbers, n, names, L)
+        scene.node(n, "output" if n == out else "equation", html_node(names(n), lines), html=True,
+                   tooltip=f"line {d.get('line')}: {n} = {short(to_text(d['expr']), style.TOOLTIP_CHARS)}")
+    # Partials for the labelled edges only: all of them in a small picture, the highlighted ones in a
+    # large one (the others still say which derivative they carry in their tooltip).
+    drawn = [(u, v, k) for u, v, k in eq.nx.edges(keys=True) if u in kept and v in kept]
+    labels = not dropped and len(drawn) <= style.MAX_EDGE_LABELS
+    labelled = drawn if labels else [e for e in drawn if e in on_path]
+    partial = {}
+    if labelled:
+        part = chain.with_partials(eq, edges=labelled)
+        partial = {(u, v, k): d["partial"] for u, v, k, d in part.nx.edges(keys=True, data=True)}
+    for u, v, k in drawn:
+        hl = (u, v, k) in on_path
+        p = partial.get((u, v, k))
+        if p is None:
+            scene.edge(u, v, "highlight" if hl else "normal", tooltip=names.d(v, u))
+            continue
+        full = f"{names.d(v, u)} = {expr_text(p, names)}"
+        if numbers.value and not is_pullback(p) and not is_const(p):
+            x = try_eval(p, numbers.value)
+            if x is not None and V.is_scalar(x):
+                full += f" = {V.number(x)}"
+        scene.edge(u, v, "highlight" if hl else "normal", label=short(full, style.LABEL_CHARS), tooltip=full)
+    trim.summarise(scene, eq, kept, dropped, on_path, what="equation")
+    if target:
+        scene.caption = caption(eq, out, target, names, numbers)
+    if dropped:
+        scene.caption.append((trim.dropped_note(total, kept, dropped), style.MUTED))
+    return scene
+
+
+def equation_numbers(eq, out, result, inputs, op_graph=None):
+    """Forward values and adjoints of every equation-level node, from input values (and/or a Result).
+
+    With the op-level graph at hand the sweep runs there (linear in the model's size, however long an
+    equation is); named op-level nodes have the same ids as the equation-level nodes.
+    """
+    value, grad = {}, {}
+    if inputs is not None and op_graph is not None:
+        value = V.forward(op_graph, inputs)
+        grad = V.op_adjoints(op_graph, value, out)
+        value = {n: x for n, x in value.items() if n in eq.nx}
+        grad = {n: x for n, x in grad.items() if n in eq.nx}
+    elif inputs is not None:
+        value = V.forward(eq, inputs)
+        grad = V.adjoints(chain.with_partials(eq), value, out)
+    if result is not None:
+        value.setdefault(out, result.value)
+        for name, g in result.grads.items():
+            if name in eq.nx:
+                grad[name] = g
+        if np.size(result.value) == 1:
+            grad.setdefault(out, np.ones_like(np.asarray(result.value, dtype=float)))
+    return Numbers(value, grad)
+
+
+
+# ---- the annotated forward graph: op level ------------------------------------------------------------------
+
+def op_count(graph):
+    return sum(1 for _, d in graph.nx.nodes(data=True) if d["op"] not in ("input", "const"))
+
+
+def ops_per_line(graph):
+    counts = {}
+    for _, d in graph.nx.nodes(data=True):
+        if d["op"] not in ("input", "const"):
+            counts[d.get("line")] = counts.get(d.get("line"), 0) + 1
+    return counts
+
+
+
+def op_scene(graph, wrt, highlight, result, inputs):
+
+    out = graph.outputs[0]
+    names = Names(graph.names(), out)
+    L = names(out)
+    target = require_name(graph, highlight, "variable") if highlight else None
+    part = passes.attach_partials(graph)
+    on_path = chain.path_edges(part, out, target) if target else set()
+    numbers = Numbers()
+    if inputs is not None:
+        value = V.forward(graph, inputs)
+        numbers = Numbers(value, V.adjoints(part, value, out))
+    elif result is not None:
+        numbers = Numbers({out: result.value}, {k: g for k, g in result.grads.items() if k in graph.nx})
+    scene = Scene()
+    scene.graph.update(style.SMALL_FORWARD)
+    nodes = graph.nx.nodes
+    for n in graph.topo():
+        d = nodes[n]
+        op, name = d["op"], d.get("name")
+        if op == "const" and not name:
+            continue  # drawn once per use, next to its consumer
+        if op == "input":
+            kind = input_kind(n, wrt)
+            scene.node(n, kind, html_node(names(n), value_lines(numbers, n, names, L, kind != "data"),
+                                           bold=False), html=True)
+        elif name:
+            what = f"= {V.number(d['value'])}" if op == "const" else op_label(op)
+            lines = [(what, style.MUTED, 11)] + value_lines(numbers, n, names, L)
+            scene.node(n, "output" if n == out else "named_op", html_node(names(n), lines), html=True,
+                       tooltip=f"line {d.get('line')}: {name} ({op})")
+        else:
+            lines = value_lines(numbers, n, names, L, named=False)
+            extra = {"shape": "box", "style": "rounded,filled"} if lines else {}
+            scene.node(n, "op", html_node(op_label(op), lines, bold=False), html=True,
+                       tooltip=f"line {d.get('line')}: {op}", **extra)
+    for u, v, k, d in part.nx.edges(keys=True, data=True):
+        hl = (u, v, k) in on_path
+        if nodes[u]["op"] == "const" and not nodes[u].get("name"):
+            c = f"{u}@{v}.{k}"
+            scene.node(c, "const", V.number(nodes[u]["value"]))
+            scene.edge(c, v, "normal")
+            continue
+        p = d.get("partial")
+        label = expr_text(p, names) if p is not None else None
+        scene.edge(u, v, "highlight" if hl else "normal", label=label and short(label, style.LABEL_CHARS),
+                   tooltip=label and f"∂/∂{names(u) if nodes[u].get('name') else u}: {label}")
+    if target:
+        scene.caption = caption(graph.equations(), out, target, names, numbers)
+    return scene
+

@@ -1,0 +1,99 @@
+"""The scene every picture is built as (nodes and edges with a *kind* and a label) and its DOT emission.
+
+Views build a `Scene`; `emit` turns it into a graphviz.Digraph with the colours of viz/style.py, so no view
+spells a colour or a DOT attribute itself.
+"""
+
+import html
+
+import graphviz
+
+from . import style
+from . import values as V
+
+
+class Numbers:
+    """What one view knows about values: node → forward value, node → adjoint (∂output/∂node)."""
+
+    def __init__(self, value=None, grad=None):
+        self.value, self.grad = value or {}, grad or {}
+
+    def __bool__(self):
+        return bool(self.value or self.grad)
+
+
+# ---- the scene ----------------------------------------------------------------------------------------------
+
+class Scene:
+    def __init__(self):
+        self.nodes = {}  # id -> dict(kind, label, html, tooltip, cluster, attrs)
+        self.edges = []  # (u, v, dict(kind, label, tooltip, attrs))
+        self.caption = []  # (text, colour) lines under the picture
+        self.graph = {}
+
+    def node(self, id, kind, label, html=False, tooltip=None, cluster=None, **attrs):
+        self.nodes[id] = {"kind": kind, "label": label, "html": html, "tooltip": tooltip, "cluster": cluster,
+                         "attrs": attrs}
+
+    def edge(self, u, v, kind="normal", label=None, tooltip=None, **attrs):
+        self.edges.append((u, v, {"kind": kind, "label": label, "tooltip": tooltip, "attrs": attrs}))
+
+
+def emit(scene):
+    dg = graphviz.Digraph("irgraph", graph_attr={**style.GRAPH, **scene.graph},
+                          node_attr=style.NODE_DEFAULT, edge_attr=style.EDGE_DEFAULT)
+    clusters = {}
+    for name in style.CLUSTER:
+        if any(n["cluster"] == name for n in scene.nodes.values()):
+            clusters[name] = graphviz.Digraph(f"cluster_{name}", graph_attr={**style.CLUSTER[name],
+                                                                             "labeljust": "l", "labelloc": "t"})
+    for id, n in scene.nodes.items():
+        attrs = dict(style.NODE[n["kind"]])
+        attrs.update(n["attrs"])
+        attrs["label"] = f"<{n['label']}>" if n["html"] else n["label"]
+        if n["tooltip"]:
+            attrs["tooltip"] = short(n["tooltip"], style.TOOLTIP_CHARS)
+        (clusters[n["cluster"]] if n["cluster"] else dg).node(str(id), **attrs)
+    for c in clusters.values():
+        dg.subgraph(c)
+    for u, v, e in scene.edges:
+        attrs = dict(style.EDGE_KIND[e["kind"]])
+        attrs.update(e["attrs"])
+        if e["label"]:
+            # An HTML label with an empty row under the text: the edge then passes below its label
+            # instead of through it (rankdir=LR puts the label's middle on the edge).
+            attrs["label"] = (f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR><TD>{esc(e["label"])}'
+                              f'</TD></TR><TR><TD HEIGHT="{style.LABEL_GAP}"></TD></TR></TABLE>>')
+        if e["tooltip"]:
+            attrs["tooltip"] = attrs["labeltooltip"] = short(e["tooltip"], style.TOOLTIP_CHARS)
+        dg.edge(str(u), str(v), **attrs)
+    if scene.caption:
+        rows = "".join(f'<FONT COLOR="{colour}">{esc(t)}</FONT><BR ALIGN="LEFT"/>' for t, colour in scene.caption)
+        dg.attr(label=f"<{rows}>", fontsize=style.CAPTION_SIZE)
+    return dg
+
+
+def esc(text):
+    return html.escape(text, quote=False)
+
+
+def short(text, limit):
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def html_node(title, lines=(), bold=True):
+    """An HTML-like label: the title, then (text, colour, size) lines."""
+    out = f"<B>{esc(title)}</B>" if bold else esc(title)
+    for text, colour, size in lines:
+        out += f'<BR/><FONT COLOR="{colour}" POINT-SIZE="{size}">{esc(text)}</FONT>'
+    return out
+
+
+def value_lines(numbers, node, names, out_name, show_grad=True, named=True):
+    lines = []
+    if node in numbers.value:
+        lines.append((f"= {V.show(numbers.value[node])}", style.VALUE, 11))
+    if show_grad and node in numbers.grad:
+        who = f"∂{out_name}/∂{names(node)}" if named else "grad"
+        lines.append((f"{who} = {V.show(numbers.grad[node])}", style.GRAD, 11))
+    return lines
