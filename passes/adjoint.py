@@ -44,7 +44,7 @@ class _Sweep:
             elif e is G:
                 made[e] = g
             else:
-                made[e] = self.new(e.op, [made[a] for a in e.args], axis=e.attr)
+                made[e] = self.new(e.op, [made[a] for a in e.args], **({"params": e.attr} if e.attr else {}))
         return made[expr]
 
     def run(self, wrt):

@@ -1,6 +1,6 @@
 """cse: compute each distinct subexpression once, across the forward and backward parts alike.
 
-Nodes are keyed by (op, axis, operands) in topological order; a commutative op's operands are sorted, so
+Nodes are keyed by (op, params, operands) in topological order; a commutative op's operands are sorted, so
 `a*b` and `b*a` match. Constants are keyed by value. Inputs are never merged.
 """
 
@@ -24,7 +24,7 @@ def cse(graph: Graph) -> Graph:
             if op == "const":
                 key = ("const", d["value"])
             else:
-                key = (op, d.get("axis"), tuple(sorted(args)) if OPS[op].commutative else args)
+                key = (op, d.get("params", ()), tuple(sorted(args)) if OPS[op].commutative else args)
             same = seen.get(key)
             if same is None:
                 seen[key] = b.keep(n, args)

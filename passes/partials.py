@@ -33,8 +33,7 @@ def attach_partials(graph: Graph) -> Graph:
             row = OPS[d["op"]]
             if row.partials is None:
                 continue
-            kwargs = {"axis": d.get("axis")} if row.axis else {}
-            partials = row.partials(E, *(refs[a] for a in args), refs[v], **kwargs)
+            partials = row.partials(E, *(refs[a] for a in args), refs[v], **dict(d.get("params", ())))
             for u, _, k, e in g.in_edges(v, keys=True, data=True):
                 e["partial"] = partials[e["pos"]]
         return out

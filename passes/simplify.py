@@ -19,6 +19,6 @@ def simplify(graph: Graph) -> Graph:
                 continue
             args = tuple(b.rep[a] for a in b.old_args[n])
             b.current = d
-            b.rep[n] = rewrite(d["op"], args, d.get("axis"), b) or b.keep(n, args)
+            b.rep[n] = rewrite(d["op"], args, d.get("params", ()), b) or b.keep(n, args)
             b.inherit(n)
         return b.finish()

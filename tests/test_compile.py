@@ -29,7 +29,7 @@ def names(args):
 def key(ins):
     """What an instruction computes: two instructions with the same key compute the same value."""
     args = tuple(sorted(ins.args, key=repr)) if OPS[ins.op].commutative else ins.args
-    return ins.op, ins.axis, args
+    return ins.op, ins.params, args
 
 
 # ---- the seed model -----------------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ UNARY = {
     "tanh": ("tanh({0})", np.tanh, "any"),
     "sigmoid": ("sigmoid({0})", NP.sigmoid, "any"),
     "relu": ("relu({0})", NP.relu, "away"),
+    "softplus": ("softplus({0})", lambda x: np.logaddexp(0, x), "any"),
+    "clip": ("clip({0}, -0.7, 0.9)", lambda x: np.clip(x, -0.7, 0.9), "any"),  # normal samples miss the bounds
 }
 BINARY = {
     "add": ("{0} + {1}", np.add, ("any", "any")),
@@ -30,8 +32,11 @@ BINARY = {
     "mul": ("{0} * {1}", np.multiply, ("any", "any")),
     "div": ("{0} / {1}", np.divide, ("any", "away")),
     "pow": ("{0} ^ {1}", np.power, ("pos", "any")),
+    "max": ("max({0}, {1})", np.maximum, ("any", "any")),
+    "min": ("min({0}, {1})", np.minimum, ("any", "any")),
 }
-REDUCTIONS = {"sum": np.sum, "mean": np.mean}
+REDUCTIONS = {"sum": np.sum, "mean": np.mean,
+              "logsumexp": lambda x, axis=None: np.log(np.sum(np.exp(x), axis=axis))}
 
 SHAPES = [(), (3,), (2, 3)]
 BROADCAST = [((), ()), ((3,), (3,)), ((), (3,)), ((3,), ()), ((2, 3), (3,)), ((3,), (2, 3)), ((2, 1), (1, 3)),
@@ -341,3 +346,80 @@ def test_division_by_a_constant_folds_to_a_multiply(text, factor):
     res = prog.run({"x": x})
     assert res.value == pytest.approx(np.sum(x) * factor)
     np.testing.assert_allclose(res.grads["x"], np.full(3, factor))
+
+
+# ---- the ops added as rows only: softplus, max, min, clip, logsumexp, against JAX --------------------------
+
+def _jax():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
+JAX_CASES = [
+    ("loss = sum(softplus(x) * c)", lambda j, v: j.numpy.sum(j.nn.softplus(v["x"]) * v["c"])),
+    ("loss = sum(max(x, y) * c)", lambda j, v: j.numpy.sum(j.numpy.maximum(v["x"], v["y"]) * v["c"])),
+    ("loss = sum(min(x, y) * c)", lambda j, v: j.numpy.sum(j.numpy.minimum(v["x"], v["y"]) * v["c"])),
+    ("loss = sum(max(x, 0.25) - min(y, x))", lambda j, v: j.numpy.sum(j.numpy.maximum(v["x"], 0.25)
+                                                                     - j.numpy.minimum(v["y"], v["x"]))),
+    ("loss = sum(clip(x, -0.5, 0.5) * c)", lambda j, v: j.numpy.sum(j.numpy.clip(v["x"], -0.5, 0.5) * v["c"])),
+    ("loss = logsumexp(x * c)", lambda j, v: j.scipy.special.logsumexp(v["x"] * v["c"])),
+    ("loss = sum(logsumexp(x * y, 0) * c)", lambda j, v: j.numpy.sum(
+        j.scipy.special.logsumexp(v["x"] * v["y"], axis=0) * v["c"])),
+    ("loss = sum(logsumexp(x, -1))", lambda j, v: j.numpy.sum(j.scipy.special.logsumexp(v["x"], axis=-1))),
+]
+
+
+@pytest.mark.parametrize("text, ref", JAX_CASES, ids=[t for t, _ in JAX_CASES])
+def test_new_ops_against_jax(text, ref):
+    jax = _jax()
+    rng = np.random.default_rng(11)
+    v = {"x": rng.normal(size=(3, 4)), "y": rng.normal(size=(3, 4)), "c": rng.normal(size=(3, 4))}
+    used = [k for k in v if k in text.split("=", 1)[1]]
+    if "logsumexp(x * y, 0)" in text:
+        v["c"] = rng.normal(size=(4,))
+    res = irgraph.compile(text, wrt=used).run({k: v[k] for k in used})
+    expected = jax.grad(lambda w: ref(jax, w))({k: v[k] for k in used})
+    np.testing.assert_allclose(res.value, ref(jax, v), rtol=1e-12)
+    for k in used:
+        np.testing.assert_allclose(res.grads[k], expected[k], rtol=1e-10, atol=1e-14, err_msg=f"{text}: d/d{k}")
+
+
+def test_max_and_min_split_the_gradient_at_a_tie_as_jax_does():
+    jax = _jax()
+    x = np.array([1.0, 2.0, 3.0])
+    for op, f in (("max", jax.numpy.maximum), ("min", jax.numpy.minimum)):
+        res = irgraph.compile(f"loss = sum({op}(x, y))").run({"x": x, "y": x.copy()})
+        want = jax.grad(lambda a, b, f=f: jax.numpy.sum(f(a, b)), argnums=(0, 1))(x, x.copy())
+        np.testing.assert_array_equal(res.grads["x"], [0.5, 0.5, 0.5])
+        np.testing.assert_array_equal(res.grads["x"], want[0])
+        np.testing.assert_array_equal(res.grads["y"], want[1])
+
+
+def test_clip_passes_the_gradient_at_its_bounds_as_pytorch_clamp_does():
+    """Bounds included: d clip(x, lo, hi)/dx = 1 for lo <= x <= hi (PyTorch's clamp; JAX gives 1/2 there)."""
+    res = irgraph.compile("loss = sum(clip(x, -1, 1))").run({"x": np.array([-2.0, -1.0, 0.0, 1.0, 2.0])})
+    np.testing.assert_array_equal(res.grads["x"], [0, 1, 1, 1, 0])
+
+
+def test_logsumexp_is_stable_for_large_inputs():
+    jax = _jax()
+    x = np.array([[1000.0, 1000.0, -1000.0], [-800.0, -801.0, -np.inf]])
+    res = irgraph.compile("loss = sum(logsumexp(x, 1))").run({"x": x})
+    want = jax.scipy.special.logsumexp(x, axis=1)
+    np.testing.assert_allclose(res.value, float(np.sum(want)), rtol=1e-12)
+    np.testing.assert_allclose(res.grads["x"], jax.grad(lambda a: jax.numpy.sum(
+        jax.scipy.special.logsumexp(a, axis=1)))(x), rtol=1e-12, atol=0)
+    assert np.isfinite(res.grads["x"]).all()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("loss = clip(x, 0)", "clip() takes 3 arguments (x, lo, hi), got 2"),
+    ("loss = clip(x, lo, 1)", "the lo of clip() must be a constant number, like clip(x, 0, 1)"),
+    ("loss = max(x)", "max() takes 2 arguments (x, y), got 1"),
+    ("loss = logsumexp(x, 0.5)", "the axis of logsumexp() must be an integer constant"),
+])
+def test_the_parser_reads_arity_and_parameters_from_the_op_row(text, message):
+    with pytest.raises(irgraph.ParseError) as info:
+        irgraph.parse(text)
+    assert message in str(info.value)

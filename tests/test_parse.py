@@ -32,7 +32,7 @@ def evaluate(graph, inputs, node=None):
         else:
             args = [values[u] for u, _, _ in sorted(g.in_edges(n, data="pos"), key=lambda e: e[2])]
             if d["op"] in ("sum", "mean"):
-                values[n] = getattr(np, d["op"])(args[0], axis=d.get("axis"))
+                values[n] = getattr(np, d["op"])(args[0], **dict(d.get("params", ())))
             else:
                 values[n] = _EVAL[d["op"]](*args)
     return values[node if node is not None else graph.outputs[0]]
@@ -150,7 +150,7 @@ def test_matmul_and_functions_with_axis():
     x, y, A = np.arange(3.0), np.arange(2.0), np.arange(6.0).reshape(2, 3)
     expected = np.sum(A @ x, 0) + np.mean(A, -1) @ y
     assert float(evaluate(g, {"A": A, "x": x, "y": y})) == pytest.approx(expected)
-    axes = sorted((d["op"], d["axis"]) for _, d in g.nx.nodes(data=True) if d["op"] in ("sum", "mean"))
+    axes = sorted((d["op"], dict(d["params"])["axis"]) for _, d in g.nx.nodes(data=True) if d["op"] in ("sum", "mean"))
     assert axes == [("mean", -1), ("sum", 0)]
 
 

@@ -8,6 +8,7 @@ import re
 import unicodedata
 
 from irgraph.ir.expr import Expr, G, build, postorder, to_text
+from irgraph.ir.ops import ROWS
 
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _GREEK = {
@@ -101,7 +102,7 @@ def for_display(e):
         elif s.op == "transpose":
             r = _transposed(args[0])
         elif s.args:
-            r = build(s.op, *args, axis=s.attr)
+            r = build(s.op, *args, params=s.attr)
         else:
             r = s
         out[s] = r
@@ -111,7 +112,7 @@ def for_display(e):
 def _transposed(e):
     if e.op == "var":
         return Expr("var", (), (e.attr[0], e.attr[1] + "ᵀ"))
-    return Expr("transpose", (e,), None)
+    return Expr("transpose", (e,), ())
 
 
 def pretty(e, names):
@@ -146,7 +147,7 @@ def factors(e):
     out = []
     for s in flat:
         if out and out[-1].op == "const" and not out[-1] is s:
-            out[-1] = Expr("mul", (out[-1], s))  # 2*(yhat - y) stays one factor
+            out[-1] = Expr("mul", (out[-1], s), ())  # 2*(yhat - y) stays one factor
         else:
             out.append(s)
     return out
@@ -177,9 +178,7 @@ def tree_size(e, cap=10**6):
 
 # ---- ops -------------------------------------------------------------------------------------------------
 
-OP_SYMBOL = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "pow": "^", "neg": "−x", "matmul": "@",
-             "sum_to": "sum to shape", "unsum": "bcast", "mm_left": "g@Bᵀ", "mm_right": "Aᵀ@g", "id": "=",
-             "full_like": "fill"}
+OP_SYMBOL = {row.name: row.display for row in ROWS if row.display}  # the op rows say how ops are drawn
 
 
 def op_label(op):

@@ -63,7 +63,7 @@ def forward(graph, inputs):
                 elif op == "equation":
                     vals[n] = eval_expr(d["expr"], vals)
                 else:
-                    vals[n] = apply(op, np, [vals[x] for x in args.get(n, ())], d.get("axis"))
+                    vals[n] = apply(op, np, [vals[x] for x in args.get(n, ())], d.get("params", ()))
             except Error:
                 raise
             except Exception as e:  # noqa: BLE001 - NumPy's errors, reported against the model
@@ -125,8 +125,7 @@ def op_adjoints(graph, vals, output):
             row = OPS[d["op"]]
             if row.partials is None:
                 continue
-            kwargs = {"axis": d.get("axis")} if row.axis else {}
-            partials = row.partials(E, *(ref[a] for a in args[v]), ref[v], **kwargs)
+            partials = row.partials(E, *(ref[a] for a in args[v]), ref[v], **dict(d.get("params", ())))
             g = adj[v]
             for u, p in zip(args[v], partials):
                 piece = _contribution(graph, v, u, p, vals, g, row.kind == "tensor")

@@ -30,12 +30,11 @@ def generate(program, model_name="model"):
                 body.extend(_scalar_check(out_name, out_var) if program.grads else [])
             role = ins.role
             body.append(f"# {role}")
-        template = OPS[ins.op].code
+        code = OPS[ins.op].code([_atom(a) for a in ins.args], ins.params)
         for helper in runtime.HELPERS:
-            if helper.__name__ + "(" in template:
+            if helper.__name__ + "(" in code:
                 used.add(helper.__name__)
-        args = [_atom(a) for a in ins.args]
-        body.append(f"{ins.out} = " + template.format(*args, axis=repr(ins.axis)))
+        body.append(f"{ins.out} = {code}")
         if ins.frees:
             body.append(f"del {', '.join(ins.frees)}")
     if role != "backward" and program.grads:

@@ -54,7 +54,7 @@ def trace(program, inputs, xp, keep=False):
     for ins in program.instrs:
         args = [env[a] if isinstance(a, str) else a for a in ins.args]
         try:
-            env[ins.out] = apply(ins.op, xp, args, ins.axis)
+            env[ins.out] = apply(ins.op, xp, args, ins.params)
         except Exception as e:  # noqa: BLE001 - whatever the array library raises, named by equation
             raise Error(f"{ins.op} failed in {program.where(ins)}: {type(e).__name__}: {e}") from None
         if not keep:

@@ -40,7 +40,7 @@ def _unsum(xp, g, x, axis):
     return xp.broadcast_to(g, shape)
 
 
-def _count(x, axis):
+def _count(xp, x, axis):
     """How many elements a mean over `axis` averages (a float, so it never changes the dtype)."""
     shape = getattr(x, "shape", ())
     if axis is None:
@@ -87,4 +87,19 @@ def _log_sigmoid(xp, x):
     return -xp.logaddexp(0, -x)
 
 
-HELPERS = (_array, _sum_to, _unsum, _count, _mm_left, _mm_right, _sigmoid, _log_sigmoid)
+def _logsumexp(xp, x, axis):
+    """log(sum(exp(x), axis)) without overflow: the largest element is taken out first."""
+    top = xp.max(x, axis=axis, keepdims=True)
+    top = xp.where(xp.isfinite(top), top, 0)  # all -inf (or an inf) along the axis: nothing to take out
+    total = xp.log(xp.sum(xp.exp(x - top), axis=axis, keepdims=True)) + top
+    return xp.squeeze(total, axis) if axis is not None else xp.reshape(total, ())
+
+
+def _inside(xp, x, lo, hi):
+    """1 where lo <= x <= hi, else 0, in x's dtype: the gradient mask of clip (bounds included)."""
+    if type(x) is float:
+        return float(lo <= x <= hi)
+    return ((x >= lo) & (x <= hi)).astype(x.dtype)
+
+
+HELPERS = (_array, _sum_to, _unsum, _count, _mm_left, _mm_right, _sigmoid, _log_sigmoid, _logsumexp, _inside)

@@ -1,8 +1,8 @@
 """Local rewrite rules, shared by expression building and the graph simplify pass.
 
-`rewrite(op, args, axis, b)` returns a replacement for `op(args)` or None to keep it. `b` is a builder:
-`b.value(x)` (a constant's value or None), `b.op(x)`, `b.args(x)`, `b.axis(x)`, `b.const(v)`,
-`b.make(op, args, axis)`, `b.same_shape(x, y)` (True only when the shapes are surely equal) and
+`rewrite(op, args, params, b)` returns a replacement for `op(args)` or None to keep it. `b` is a builder:
+`b.value(x)` (a constant's value or None), `b.op(x)`, `b.args(x)`, `b.params(x)`, `b.const(v)`,
+`b.make(op, args, params)`, `b.same_shape(x, y)` (True only when the shapes are surely equal) and
 `b.scalar(x)` (True only when x is surely a scalar).
 Every rule keeps the result's shape: a scalar constant never replaces an array (so no `x*0 → 0`).
 """
@@ -10,11 +10,11 @@ Every rule keeps the result's shape: a scalar constant never replaces an array (
 from .ops import OPS, fold
 
 
-def rewrite(op, args, axis, b):
+def rewrite(op, args, params, b):
     values = [b.value(a) for a in args]
     row = OPS[op]
     if row.kind == "elementwise" and args and all(v is not None for v in values):
-        folded = fold(op, values)
+        folded = fold(op, values, params)
         if folded is not None:
             return b.const(folded)
     rule = _RULES.get(op)
@@ -69,7 +69,7 @@ def _mul(args, values, b):
     for spread, other in ((x, y), (y, x)):
         # A full reduction's gradient broadcast to x's shape, times something of x's shape: multiply by
         # the scalar instead, so NumPy streams one array rather than two (one of them with stride 0).
-        if b.op(spread) == "unsum" and b.axis(spread) is None and b.same_shape(spread, other):
+        if b.op(spread) == "unsum" and b.params(spread) == (("axis", None),) and b.same_shape(spread, other):
             return b.make("mul", (b.args(spread)[0], other))
     return None
 

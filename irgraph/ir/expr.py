@@ -74,15 +74,17 @@ def _lift(x):
     return x if isinstance(x, Expr) else const(x)
 
 
-def call(op, *args, axis=None):
-    """Build `op(args)` with the algebra's simplifications (for rules that name an op)."""
-    return build(op, *args, axis=axis)
+def call(op, *args, **params):
+    """Build `op(args)` with the algebra's simplifications (for rules that name an op), e.g.
+    call("unsum", G, x, axis=0); parameters not given take the op row's defaults."""
+    row = OPS[op]
+    return build(op, *args, params=row.bind(params.get(p.name, p.default) for p in row.params))
 
 
-def build(op, *args, axis=None):
-    """Build an expression, simplified by the shared rewrite rules."""
+def build(op, *args, params=()):
+    """Build an expression, simplified by the shared rewrite rules; `params` are (name, value) pairs."""
     args = tuple(_lift(a) for a in args)
-    return rewrite(op, args, axis, _BUILDER) or Expr(op, args, axis)
+    return rewrite(op, args, params, _BUILDER) or Expr(op, args, params)
 
 
 class _ExprBuilder:
@@ -103,11 +105,11 @@ class _ExprBuilder:
         return e.args
 
     @staticmethod
-    def make(op, args, axis=None):
-        return build(op, *args, axis=axis)
+    def make(op, args, params=()):
+        return build(op, *args, params=params)
 
     @staticmethod
-    def axis(e):
+    def params(e):
         return e.attr
 
     @staticmethod
@@ -144,7 +146,7 @@ def substitute(e, mapping):
         if s in mapping:
             out[s] = mapping[s]
         elif s.args:
-            out[s] = build(s.op, *(out[a] for a in s.args), axis=s.attr)
+            out[s] = build(s.op, *(out[a] for a in s.args), params=s.attr)
         else:
             out[s] = s
     return out[e]
@@ -170,7 +172,7 @@ def _sweep(order, e, seed, elementwise_only):
         row = OPS.get(s.op)
         if g is None or not s.args or (elementwise_only and row.kind == "tensor"):
             continue
-        partials = row.partials(_SELF, *s.args, s, **({"axis": s.attr} if row.axis else {}))
+        partials = row.partials(_SELF, *s.args, s, **dict(s.attr))
         for a, p in zip(s.args, partials):
             if a.op == "const":
                 continue
@@ -180,11 +182,6 @@ def _sweep(order, e, seed, elementwise_only):
 
 
 # ---- printing -------------------------------------------------------------------------------------------
-
-_PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4}
-_MODEL = {"add": " + ", "sub": " - ", "mul": "*", "div": "/", "matmul": " @ ", "pow": "^", "neg": "-"}
-_PRETTY = {"add": " + ", "sub": " − ", "mul": "·", "div": "/", "matmul": " @ ", "pow": "^", "neg": "−"}
-
 
 def number(value):
     """A constant as people write it: 2 rather than 2.0."""
@@ -196,7 +193,7 @@ def to_text(e, style="model", name=None):
 
     `name` maps a variable label to its printed form (the pretty style uses it for w₁ and ŷ).
     """
-    symbols = _MODEL if style == "model" else _PRETTY
+    pretty = style == "pretty"
     text, prec = {}, {}
     for s in postorder(e):
         if s.op == "var":
@@ -214,35 +211,45 @@ def to_text(e, style="model", name=None):
             t, p = text[s.args[0]], prec[s.args[0]]
         elif s.op == "neg":
             a = s.args[0]
-            t, p = symbols["neg"] + _wrap(text[a], prec[a] <= 3), 3
-        elif s.op in symbols:
+            t, p = _symbol(s.op, pretty) + _wrap(text[a], prec[a] <= 3), 3
+        elif OPS[s.op].symbol:
             a, b = s.args
-            q = _PREC[s.op]
+            q = OPS[s.op].prec
             if s.op == "pow":
                 left, right = prec[a] <= q, prec[b] < q
             else:
                 left, right = prec[a] < q, prec[b] <= q or prec[b] == 3  # a*(-b), a - (b - c)
-            if style == "pretty" and s.op == "mul" and a.op == "const" and prec[b] <= 2:
+            if pretty and s.op == "mul" and a.op == "const" and prec[b] <= 2:
                 t = text[a] + _wrap(text[b], True)  # 2(ŷ − y), as a lecture writes it
             else:
-                t = _wrap(text[a], left) + symbols[s.op] + _wrap(text[b], right)
+                t = _wrap(text[a], left) + _symbol(s.op, pretty, spaced=True) + _wrap(text[b], right)
             p = q
         elif s.op in ("mm_left", "mm_right"):  # the matmul pullbacks read as g @ bᵀ and aᵀ @ g
             g, a, b = s.args
             m = b if s.op == "mm_left" else a
-            mt = _wrap(text[m], prec[m] < 5) + "ᵀ" if style == "pretty" else f"transpose({text[m]})"
+            mt = _wrap(text[m], prec[m] < 5) + "ᵀ" if pretty else f"transpose({text[m]})"
             if s.op == "mm_left":
                 t = f"{_wrap(text[g], prec[g] < 2)} @ {mt}"
             else:
                 t = f"{mt} @ {_wrap(text[g], prec[g] <= 2)}"
             p = 2
         else:
-            args = [text[a] for a in s.args]
-            if s.op in ("sum", "mean", "unsum", "count") and s.attr is not None:
-                args.append(str(s.attr))
-            t, p = f"{s.op}({', '.join(args)})", 5
+            shown = [number(v) if isinstance(v, float) else str(v) for v in _given(s)]
+            t, p = f"{s.op}({', '.join([text[a] for a in s.args] + shown)})", 5
         text[s], prec[s] = t, p
     return text[e]
+
+
+def _symbol(op, pretty, spaced=False):
+    """An infix op's symbol; + − and @ stand between spaces, * / ^ do not."""
+    row = OPS[op]
+    sym = (row.pretty or row.symbol) if pretty else row.symbol
+    return f" {sym} " if spaced and row.prec == 1 or op == "matmul" else sym
+
+
+def _given(e):
+    """The parameter values an op prints: those that differ from the row's defaults."""
+    return [v for (_, v), p in zip(e.attr or (), OPS[e.op].params) if v is not None and v != p.default]
 
 
 def _wrap(text, yes):

@@ -1,7 +1,8 @@
 """`Graph`: the IR, a thin wrapper over a `networkx.MultiDiGraph`.
 
 Node attributes: `op` (an ops.OPS name, "input" or "const"), `name` (where the user named the value),
-`value` (a const's number), `axis` (sum and mean), `line` (the equation it came from) and `role`
+`value` (a const's number), `params` (an op's constant parameters as (name, value) pairs in its
+row's order: the axis of sum, the bounds of clip), `line` (the equation it came from) and `role`
 ("forward" or "backward"). Edge attributes: `pos`, the operand position (`x * x` has two edges), and after
 `passes.attach_partials`, `partial`. Graph attributes: `outputs` (node ids), `grads` ({input name: node id},
 once compiled), `level` ("op" or "equation") and `lines` (the model text, for error messages).
@@ -152,7 +153,7 @@ class Graph:
             elif d["op"] == "input":
                 e = None
             else:
-                e = Expr(d["op"], tuple(exprs[a] for a in self.operands(n)), d.get("axis"))
+                e = Expr(d["op"], tuple(exprs[a] for a in self.operands(n)), d.get("params", ()))
             if d.get("name"):
                 rhs[n] = e
                 exprs[n] = var(d["name"])

@@ -1,36 +1,137 @@
-"""The op table: one row per op. Adding an op is adding one row.
+"""The op table: one row per op, the only place an op is described. Adding an op is adding one row.
 
-Each row says how to evaluate the op on an array module `xp`, how to print it, how to emit it as Python,
-what shape it gives, and its local partials. Partials *build IR* (expr.Expr) rather than numbers, so
-they can be simplified, shared by CSE and drawn on edges:
+A row says how many array operands the op takes and which constant parameters follow them (`params`),
+how to evaluate it (`impl`: one definition, from which both the interpreter and the generated code come),
+how to print it (`symbol`, `pretty`, `prec` for infix ops; the function name otherwise), how pictures
+name it (`display`), what shape it gives (`shape`), and its local partials. Partials *build IR*
+(expressions) rather than numbers, so they can be simplified, shared by CSE and drawn on edges:
 
 - an elementwise op's partial is a multiplier m: the contribution to the operand is g * m;
-- a tensor op's partial is a pullback, an expression in the upstream gradient `G`.
+- a tensor op's partial is a pullback, an expression in the upstream gradient `e.G`.
+
+Partial rules get the expression module as their first argument `e` (e.G, e.call, e.const, e.is_const),
+the operands, the op's own value `out`, and the parameters by name.
 """
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..backends import runtime as rt
+from . import shape_rules as S
+
+REQUIRED = object()  # a parameter without a default
+
+
+@dataclass(frozen=True)
+class Param:
+    """A constant parameter after the array operands, like the axis of sum(x, 0) or the bounds of clip."""
+
+    name: str
+    kind: type = float  # int or float: what the model text must give
+    default: object = REQUIRED
+
+
+# ---- how an op is evaluated: one definition, read by the interpreter and by codegen ---------------------
+
+@dataclass(frozen=True)
+class Infix:
+    """`a + b`: a Python operator, which NumPy, CuPy and Dask arrays (and floats) all implement."""
+
+    symbol: str
+    fn: Callable
+
+    def run(self, xp, args, params):
+        return self.fn(*args)
+
+    def code(self, args, params):
+        return f" {self.symbol} ".join(args) if len(args) == 2 else f"{self.symbol}{args[0]}"
+
+
+@dataclass(frozen=True)
+class Array:
+    """`xp.name(a, *extra, param=value)`: a function of the array API."""
+
+    name: str
+    extra: tuple = ()  # constant positional arguments after the operands
+    by_name: bool = True  # parameters passed as keywords (axis=0) or after the operands (clip's bounds)
+
+    def run(self, xp, args, params):
+        if self.by_name:
+            return getattr(xp, self.name)(*args, *self.extra, **dict(params))
+        return getattr(xp, self.name)(*args, *self.extra, *(v for _, v in params))
+
+    def code(self, args, params):
+        given = [f"{k}={v!r}" for k, v in params] if self.by_name else [repr(v) for _, v in params]
+        return f"xp.{self.name}({', '.join([*args, *map(repr, self.extra), *given])})"
+
+
+@dataclass(frozen=True)
+class Helper:
+    """`_helper(xp, a, *params)`: a function of irgraph.backends.runtime, copied into generated modules."""
+
+    fn: Callable
+
+    def run(self, xp, args, params):
+        return self.fn(xp, *args, *(v for _, v in params))
+
+    def code(self, args, params):
+        return f"{self.fn.__name__}({', '.join(['xp', *args, *(repr(v) for _, v in params)])})"
+
+
+@dataclass(frozen=True)
+class Same:
+    """The operand itself (the identity op)."""
+
+    def run(self, xp, args, params):
+        return args[0]
+
+    def code(self, args, params):
+        return args[0]
 
 
 @dataclass(frozen=True)
 class Op:
     name: str
-    arity: int
-    compute: Callable  # (xp, *args, axis=...) -> array
-    code: str  # Python template over argument names {0}, {1} and attributes {axis}
-    label: str  # how the op prints: an infix symbol, or a function name
-    partials: Callable | None = None  # (e, *arg exprs, out expr, **attrs) -> one expr per operand;
-    #   e is the expression module (irgraph.ir.expr): e.G, e.call, e.const, e.is_const
+    arity: int  # array operands
+    impl: object  # Infix | Array | Helper | Same
+    partials: Callable | None = None  # (e, *operand exprs, out expr, **params) -> one expr per operand
     kind: str = "elementwise"  # or "tensor": partials are pullbacks in G, shapes change
+    params: tuple = ()  # Param(...) after the operands
     commutative: bool = False
     user: bool = False  # callable by name in the model language
-    axis: bool = False  # takes an optional axis argument
+    symbol: str | None = None  # infix ops: the symbol in model syntax ("+", "^"); others print as calls
+    pretty: str | None = None  # the symbol in Unicode output ("−", "·"), when it differs
     prec: int = 5  # printing precedence; 5 is a call or an atom
+    display: str | None = None  # the label pictures give the op (default: its name)
+    shape: Callable | None = None  # (operand shapes, **params) -> shape; None: elementwise broadcasting
     shape_of: int | None = None  # the operand whose shape the result always has (None: see shapes.py)
+
+    @property
+    def label(self):
+        """How the op reads in messages: its model-syntax symbol or its function name."""
+        return self.symbol or self.name
+
+    def apply(self, xp, args, params=()):
+        """Evaluate on arrays (or numbers) of the array module `xp`; params are (name, value) pairs."""
+        return self.impl.run(xp, args, params)
+
+    def code(self, args, params=()):
+        """The same evaluation as Python source over the argument texts `args`."""
+        return self.impl.code(args, params)
+
+    def out_shape(self, shapes, params=()):
+        """The result's shape from the operands' shapes; ValueError when they do not fit."""
+        return self.shape(shapes, **dict(params)) if self.shape else S.broadcast(*shapes)
+
+    def bind(self, values):
+        """Parameter values in row order → the (name, value) pairs nodes and instructions carry."""
+        return tuple((p.name, v) for p, v in zip(self.params, values))
+
+    def defaults(self):
+        return self.bind(p.default for p in self.params)
 
 
 def _pow_partials(e, a, b, out):
@@ -38,74 +139,95 @@ def _pow_partials(e, a, b, out):
     return (b * a ** (b - 1), e.call("log", a) * out if not e.is_const(b) else e.const(0))
 
 
+def _unary(name, partial, **kw):
+    """A user-callable elementwise function of one operand evaluated by xp.<name>."""
+    return Op(name, 1, Array(name), partial, user=True, **kw)
+
+
+AXIS = Param("axis", int, None)
+
+
+def _reduce(shapes, axis=None):
+    return S.reduce(shapes[0], axis)
+
+
 ROWS = [
     # Infix arithmetic.
-    Op("add", 2, lambda xp, a, b: a + b, "{0} + {1}", "+", lambda e, a, b, out: (e.const(1), e.const(1)),
-       commutative=True, prec=1),
-    Op("sub", 2, lambda xp, a, b: a - b, "{0} - {1}", "-", lambda e, a, b, out: (e.const(1), e.const(-1)), prec=1),
-    Op("mul", 2, lambda xp, a, b: a * b, "{0} * {1}", "*", lambda e, a, b, out: (b, a), commutative=True, prec=2),
-    Op("div", 2, lambda xp, a, b: a / b, "{0} / {1}", "/", lambda e, a, b, out: (1 / b, -out / b), prec=2),
-    Op("pow", 2, lambda xp, a, b: a ** b, "{0} ** {1}", "^", _pow_partials, prec=4),
-    Op("neg", 1, lambda xp, a: -a, "-{0}", "-", lambda e, a, out: (e.const(-1),), prec=3),
-    Op("matmul", 2, lambda xp, a, b: a @ b, "{0} @ {1}", "@",
-       lambda e, a, b, out: (e.call("mm_left", e.G, a, b), e.call("mm_right", e.G, a, b)), kind="tensor", prec=2),
+    Op("add", 2, Infix("+", operator.add), lambda e, a, b, out: (e.const(1), e.const(1)), commutative=True,
+       symbol="+", prec=1, display="+"),
+    Op("sub", 2, Infix("-", operator.sub), lambda e, a, b, out: (e.const(1), e.const(-1)), symbol="-",
+       pretty="−", prec=1, display="−"),
+    Op("mul", 2, Infix("*", operator.mul), lambda e, a, b, out: (b, a), commutative=True, symbol="*",
+       pretty="·", prec=2, display="×"),
+    Op("div", 2, Infix("/", operator.truediv), lambda e, a, b, out: (1 / b, -out / b), symbol="/", prec=2,
+       display="÷"),
+    Op("pow", 2, Infix("**", operator.pow), _pow_partials, symbol="^", prec=4, display="^"),
+    Op("neg", 1, Infix("-", operator.neg), lambda e, a, out: (e.const(-1),), symbol="-", pretty="−", prec=3,
+       display="−x"),
+    Op("matmul", 2, Infix("@", operator.matmul),
+       lambda e, a, b, out: (e.call("mm_left", e.G, a, b), e.call("mm_right", e.G, a, b)), kind="tensor",
+       symbol="@", prec=2, display="@", shape=lambda shapes: S.matmul(*shapes)),
     # Elementwise functions.
-    Op("exp", 1, lambda xp, a: xp.exp(a), "xp.exp({0})", "exp", lambda e, a, out: (out,), user=True),
-    Op("log", 1, lambda xp, a: xp.log(a), "xp.log({0})", "log", lambda e, a, out: (1 / a,), user=True),
-    Op("sqrt", 1, lambda xp, a: xp.sqrt(a), "xp.sqrt({0})", "sqrt", lambda e, a, out: (0.5 / out,), user=True),
-    Op("abs", 1, lambda xp, a: xp.abs(a), "xp.abs({0})", "abs", lambda e, a, out: (e.call("sign", a),), user=True),
-    Op("sin", 1, lambda xp, a: xp.sin(a), "xp.sin({0})", "sin", lambda e, a, out: (e.call("cos", a),), user=True),
-    Op("cos", 1, lambda xp, a: xp.cos(a), "xp.cos({0})", "cos", lambda e, a, out: (-e.call("sin", a),), user=True),
-    Op("tanh", 1, lambda xp, a: xp.tanh(a), "xp.tanh({0})", "tanh", lambda e, a, out: (1 - out ** 2,), user=True),
-    Op("sigmoid", 1, rt._sigmoid, "_sigmoid(xp, {0})", "sigmoid", lambda e, a, out: (out * (1 - out),),
-       user=True),
-    Op("relu", 1, lambda xp, a: xp.maximum(a, 0), "xp.maximum({0}, 0)", "relu",
-       lambda e, a, out: (e.call("step", a),), user=True),
+    _unary("exp", lambda e, a, out: (out,)),
+    _unary("log", lambda e, a, out: (1 / a,)),
+    _unary("sqrt", lambda e, a, out: (0.5 / out,)),
+    _unary("abs", lambda e, a, out: (e.call("sign", a),)),  # abs'(0) = 0
+    _unary("sin", lambda e, a, out: (e.call("cos", a),)),
+    _unary("cos", lambda e, a, out: (-e.call("sin", a),)),
+    _unary("tanh", lambda e, a, out: (1 - out ** 2,)),
+    Op("sigmoid", 1, Helper(rt._sigmoid), lambda e, a, out: (out * (1 - out),), user=True),
+    Op("relu", 1, Array("maximum", (0,)), lambda e, a, out: (e.call("step", a),), user=True),  # relu'(0) = 0
+    Op("softplus", 1, Array("logaddexp", (0,)), lambda e, a, out: (e.call("sigmoid", a),), user=True),
+    # max/min of two arrays; at a tie each operand gets half the gradient (as in JAX and PyTorch).
+    Op("max", 2, Array("maximum"), lambda e, a, b, out: (e.call("step", a - b, at=0.5), e.call("step", b - a, at=0.5)),
+       commutative=True, user=True),
+    Op("min", 2, Array("minimum"), lambda e, a, b, out: (e.call("step", b - a, at=0.5), e.call("step", a - b, at=0.5)),
+       commutative=True, user=True),
+    # clip(x, lo, hi) with constant bounds: gradient 1 on [lo, hi], bounds included (as PyTorch's clamp).
+    Op("clip", 1, Array("clip", by_name=False), lambda e, a, out, lo, hi: (e.call("inside", a, lo=lo, hi=hi),), user=True,
+       params=(Param("lo"), Param("hi"))),
     # Reductions and shape ops: their partials are pullbacks of the upstream gradient G.
-    Op("sum", 1, lambda xp, a, axis=None: xp.sum(a, axis=axis), "xp.sum({0}, axis={axis})", "sum",
-       lambda e, a, out, axis=None: (e.call("unsum", e.G, a, axis=axis),), kind="tensor", user=True, axis=True),
-    Op("mean", 1, lambda xp, a, axis=None: xp.mean(a, axis=axis), "xp.mean({0}, axis={axis})", "mean",
+    Op("sum", 1, Array("sum"), lambda e, a, out, axis=None: (e.call("unsum", e.G, a, axis=axis),),
+       kind="tensor", user=True, params=(AXIS,), shape=_reduce),
+    Op("mean", 1, Array("mean"),
        lambda e, a, out, axis=None: (e.call("unsum", e.G / e.call("count", a, axis=axis), a, axis=axis),),
-       kind="tensor", user=True, axis=True),
-    Op("transpose", 1, lambda xp, a: xp.transpose(a), "xp.transpose({0})", "transpose",
-       lambda e, a, out: (e.call("transpose", e.G),), kind="tensor", user=True),
+       kind="tensor", user=True, params=(AXIS,), shape=_reduce),
+    # log(sum(exp(x))) without overflow; its pullback is g times the softmax exp(x - out).
+    Op("logsumexp", 1, Helper(rt._logsumexp),
+       lambda e, a, out, axis=None: (e.call("unsum", e.G, a, axis=axis)
+                                     * e.call("exp", a - e.call("unsum", out, a, axis=axis)),),
+       kind="tensor", user=True, params=(AXIS,), shape=_reduce),
+    Op("transpose", 1, Array("transpose"), lambda e, a, out: (e.call("transpose", e.G),), kind="tensor",
+       user=True, shape=lambda shapes: tuple(reversed(shapes[0]))),
     # Internal ops that partials and passes build; users cannot call them.
-    Op("id", 1, lambda xp, a: a, "{0}", "id", lambda e, a, out: (e.const(1),), shape_of=0),
-    Op("step", 1, lambda xp, a: xp.heaviside(a, 0), "xp.heaviside({0}, 0)", "step"),  # relu'(0) = 0
-    Op("sign", 1, lambda xp, a: xp.sign(a), "xp.sign({0})", "sign"),  # abs'(0) = 0
-    Op("log_sigmoid", 1, rt._log_sigmoid, "_log_sigmoid(xp, {0})", "log_sigmoid",
-       lambda e, a, out: (e.call("sigmoid", -a),)),
-    Op("sum_to", 2, rt._sum_to, "_sum_to(xp, {0}, {1})", "sum_to", kind="tensor", shape_of=1),
-    Op("unsum", 2, lambda xp, g, a, axis=None: rt._unsum(xp, g, a, axis), "_unsum(xp, {0}, {1}, {axis})",
-       "broadcast", kind="tensor", axis=True, shape_of=1),
-    Op("count", 1, lambda xp, a, axis=None: rt._count(a, axis), "_count({0}, {axis})", "count",
-       kind="tensor", axis=True),  # a Python float: scalar-shaped (shapes.SCALAR)
-    Op("mm_left", 3, rt._mm_left, "_mm_left(xp, {0}, {1}, {2})", "mm_left", kind="tensor", shape_of=1),
-    Op("mm_right", 3, rt._mm_right, "_mm_right(xp, {0}, {1}, {2})", "mm_right", kind="tensor", shape_of=2),
-    Op("zeros_like", 1, lambda xp, a: xp.zeros_like(a), "xp.zeros_like({0})", "zeros_like", kind="tensor",
-       shape_of=0),
+    Op("id", 1, Same(), lambda e, a, out: (e.const(1),), shape_of=0, display="="),
+    Op("step", 1, Array("heaviside", by_name=False), params=(Param("at", float, 0.0),)),  # 0 below zero, 1 above, `at` at 0
+    Op("sign", 1, Array("sign")),
+    Op("inside", 1, Helper(rt._inside), params=(Param("lo"), Param("hi"))),  # 1 on [lo, hi], else 0
+    Op("log_sigmoid", 1, Helper(rt._log_sigmoid), lambda e, a, out: (e.call("sigmoid", -a),)),
+    Op("sum_to", 2, Helper(rt._sum_to), kind="tensor", shape_of=1, display="sum to shape"),
+    Op("unsum", 2, Helper(rt._unsum), kind="tensor", params=(AXIS,), shape_of=1, display="bcast"),
+    Op("count", 1, Helper(rt._count), kind="tensor", params=(AXIS,)),  # a Python float: scalar-shaped
+    Op("mm_left", 3, Helper(rt._mm_left), kind="tensor", shape_of=1, display="g@Bᵀ"),
+    Op("mm_right", 3, Helper(rt._mm_right), kind="tensor", shape_of=2, display="Aᵀ@g"),
+    Op("zeros_like", 1, Array("zeros_like"), kind="tensor", shape_of=0),
     # A constant gradient (d(3*w)/dw = 3) as an array of its variable's shape; schedule emits it.
-    Op("full_like", 2, lambda xp, a, v: xp.full_like(a, v), "xp.full_like({0}, {1})", "full_like",
-       kind="tensor", shape_of=0),
+    Op("full_like", 2, Array("full_like"), kind="tensor", shape_of=0, display="fill"),
 ]
 
 OPS = {op.name: op for op in ROWS}
 FUNCTIONS = {op.name: op for op in ROWS if op.user}  # names the model language can call
-INFIX = {"+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow", "**": "pow", "@": "matmul"}
-
-# Nodes that are not operations: the leaves of every graph.
-LEAVES = ("input", "const")
+INFIX = {op.symbol: op.name for op in ROWS if op.symbol and op.arity == 2} | {"**": "pow"}
 
 
-def apply(op_name, xp, args, axis=None):
+def apply(op_name, xp, args, params=()):
     """Compute one op on arrays (or numbers) of the array module `xp`."""
-    row = OPS[op_name]
-    return row.compute(xp, *args, axis=axis) if row.axis else row.compute(xp, *args)
+    return OPS[op_name].apply(xp, args, params)
 
 
-def fold(op_name, values, axis=None):
+def fold(op_name, values, params=()):
     """Evaluate an elementwise op on constant scalars at compile time; None if it is not finite."""
     with np.errstate(all="ignore"):
-        value = apply(op_name, np, [np.float64(v) for v in values], axis)
+        value = apply(op_name, np, [np.float64(v) for v in values], params)
     value = float(value)
     return value if np.isfinite(value) else None

@@ -16,7 +16,7 @@ import networkx as nx
 
 from .errors import Error, ParseError
 from .graph import Graph, gc_paused, require_name
-from .ops import FUNCTIONS, INFIX
+from .ops import FUNCTIONS, INFIX, REQUIRED
 
 # Tokens as plain strings (fast); a token's kind follows from its first character, and columns are
 # recomputed with the same pattern only when there is an error to report.
@@ -267,16 +267,37 @@ class _Parser:
         values.append(self.add(INFIX[entry[1]], [a, b], line=lineno))
 
     def call(self, where, fn, nargs, values):
-        op, lineno = FUNCTIONS[fn], self.lineno
-        if nargs == 1:
-            values.append(self.add(fn, [values.pop()], line=lineno, axis=None))
-            return
-        if nargs != 2 or not op.axis:
-            expected = "1 or 2 arguments (x, axis)" if op.axis else "1 argument"
-            self.fail_at(where, f"{fn}() takes {expected}, got {nargs}")
-        axis_node = values.pop()
-        d = self.nodes.get(axis_node) if axis_node.startswith("%") else None
-        if d is None or d["op"] != "const" or not float(d["value"]).is_integer():
-            self.fail_at(where, f"the axis of {fn}() must be an integer constant, like {fn}(x, 0)")
-        del self.nodes[axis_node]
-        values.append(self.add(fn, [values.pop()], line=lineno, axis=int(d["value"])))
+        """`fn(operands..., params...)`: the op row says how many operands and which constant parameters."""
+        row, lineno = FUNCTIONS[fn], self.lineno
+        required = sum(p.default is REQUIRED for p in row.params)
+        if not row.arity + required <= nargs <= row.arity + len(row.params):
+            self.fail_at(where, f"{fn}() takes {_signature(row)}, got {nargs}")
+        given = values[len(values) - (nargs - row.arity):] if nargs > row.arity else []
+        del values[len(values) - len(given):]
+        params = []
+        for p, node in zip(row.params, given):
+            d = self.nodes.get(node) if node.startswith("%") else None
+            if d is None or d["op"] != "const" or (p.kind is int and not float(d["value"]).is_integer()):
+                kind = "an integer constant" if p.kind is int else "a constant number"
+                self.fail_at(where, f"the {p.name} of {fn}() must be {kind}, like {_example(row)}")
+            del self.nodes[node]
+            params.append(p.kind(d["value"]))
+        params += [p.default for p in row.params[len(params):]]
+        operands = values[len(values) - row.arity:]
+        del values[len(values) - row.arity:]
+        attrs = {"params": row.bind(params)} if row.params else {}
+        values.append(self.add(fn, operands, line=lineno, **attrs))
+
+
+def _signature(row):
+    """How a function is called, for messages: `1 argument`, `1 or 2 arguments (x, axis)`."""
+    names = ["x", "y", "z"][: row.arity] + [p.name for p in row.params]
+    least = row.arity + sum(p.default is REQUIRED for p in row.params)
+    most = len(names)
+    count = f"{least} argument" + ("s" if least != 1 else "") if least == most else f"{least} or {most} arguments"
+    return count if most == 1 else f"{count} ({', '.join(names)})"
+
+
+def _example(row):
+    """A call with small constants for the parameters: sum(x, 0), clip(x, 0, 1)."""
+    return f"{row.name}({', '.join(['x'] * row.arity + [str(i) for i in range(len(row.params))])})"

@@ -17,15 +17,15 @@ class Instr:
     out: str
     op: str
     args: tuple
-    axis: int | None = None
+    params: tuple = ()  # the op's constant parameters, (name, value) pairs
     frees: tuple = ()
     role: str = "forward"  # or "backward"
     line: int | None = None  # the model line this instruction comes from
 
     def __str__(self):
         args = ", ".join(a if isinstance(a, str) else number(a) for a in self.args)
-        axis = f", axis={self.axis}" if self.axis is not None else ""
-        return f"{self.out} = {self.op}({args}{axis})"
+        params = "".join(f", {k}={v!r}" for k, v in self.params if v is not None)
+        return f"{self.out} = {self.op}({args}{params})"
 
 
 @dataclass(frozen=True, eq=False)

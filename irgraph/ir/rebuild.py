@@ -59,8 +59,8 @@ class Rebuilder:
     def args(self, n):
         return self.operands.get(n, ())
 
-    def axis(self, n):
-        return self.nodes[n].get("axis")
+    def params(self, n):
+        return self.nodes[n].get("params", ())
 
     def same_shape(self, x, y):
         return self.shape[x] == self.shape[y]
@@ -71,14 +71,14 @@ class Rebuilder:
     def const(self, value):
         return self._new("const", (), value=float(value))
 
-    def make(self, op, args, axis=None):
-        return rewrite(op, tuple(args), axis, self) or self._new(op, args, axis=axis)
+    def make(self, op, args, params=()):
+        return rewrite(op, tuple(args), params, self) or self._new(op, args, params=params)
 
     def _new(self, op, args, **attrs):
         node = f"%{self.next_id}"
         self.next_id += 1
         keep = {k: self.current[k] for k in ("line", "role") if k in self.current}
-        self.nodes[node] = dict(keep, op=op, **attrs)
+        self.nodes[node] = dict(keep, op=op, **{k: v for k, v in attrs.items() if v != ()})
         if args:
             self.operands[node] = tuple(args)
         self.shape[node] = shape_class(node, op, [self.shape[a] for a in args])

@@ -29,51 +29,6 @@ def shape_class(node, op, arg_classes):
     return classes.pop() if len(classes) == 1 else node
 
 
-def broadcast(*shapes):
-    """NumPy broadcasting of shapes."""
-    ndim = max((len(s) for s in shapes), default=0)
-    out = []
-    for i in range(ndim):
-        sizes = {s[i - ndim + len(s)] for s in shapes if i - ndim + len(s) >= 0} - {1}
-        if len(sizes) > 1:
-            raise ValueError("cannot broadcast")
-        out.append(sizes.pop() if sizes else 1)
-    return tuple(out)
-
-
-def matmul(a, b):
-    if not a or not b:
-        raise ValueError("@ needs at least one dimension on both sides (use * for scalars)")
-    inner_a, inner_b = a[-1], (b[0] if len(b) == 1 else b[-2])
-    if inner_a != inner_b:
-        raise ValueError(f"inner dimensions differ ({inner_a} vs {inner_b})")
-    batch = broadcast(a[:-2], b[:-2])
-    rows = a[-2:-1] if len(a) > 1 else ()
-    cols = b[-1:] if len(b) > 1 else ()
-    return batch + rows + cols
-
-
-def reduce(shape, axis):
-    if axis is None:
-        return ()
-    if not -len(shape) <= axis < len(shape):
-        raise ValueError(f"axis {axis} is out of range for {len(shape)} dimensions")
-    axis %= len(shape)
-    return shape[:axis] + shape[axis + 1:]
-
-
-def rule(op, shapes, axis):
-    if op in ("sum", "mean"):
-        return reduce(shapes[0], axis)
-    if op == "transpose":
-        return tuple(reversed(shapes[0]))
-    if op == "matmul":
-        return matmul(*shapes)
-    if OPS[op].kind == "elementwise" or op == "id":
-        return broadcast(*shapes)
-    raise KeyError(op)
-
-
 def infer(program, shapes):
     """Shapes of the forward values, given {input variable: shape}; raises Error naming the equation."""
     known = dict(shapes)
@@ -82,7 +37,7 @@ def infer(program, shapes):
             break
         args = [known[a] if isinstance(a, str) else () for a in ins.args]
         try:
-            known[ins.out] = rule(ins.op, args, ins.axis)
+            known[ins.out] = OPS[ins.op].out_shape(args, ins.params)
         except ValueError as e:
             shown = " and ".join(str(s) for s, a in zip(args, ins.args) if isinstance(a, str))
             raise Error(f"shape mismatch in {program.where(ins)}: {OPS[ins.op].label} of shapes {shown}: {e}")
