@@ -74,13 +74,13 @@ def _parser():
 
     e = command("explain", _explain, "print the chain-rule derivation of one gradient")
     e.add_argument("--wrt", required=True, metavar="NAME", help="the input to differentiate with respect to")
-    e.add_argument("--output", metavar="NAME", help="the equation to differentiate (default: the last)")
+    e.add_argument("--output", metavar="NAME", help="the equation to differentiate (default: the one no other uses)")
     return p
 
 
 def _common(c):
     c.add_argument("--wrt", metavar="A,B", help="inputs to differentiate with respect to (default: all)")
-    c.add_argument("--output", metavar="NAME", help="the equation to differentiate (default: the last)")
+    c.add_argument("--output", metavar="NAME", help="the equation to differentiate (default: the one no other uses)")
 
 
 def _values(c):
@@ -94,7 +94,7 @@ def _values(c):
 def _compile(args):
     import irgraph
 
-    prog = irgraph.compile(_read_model(args), wrt=_wrt(args), output=args.output)
+    prog = irgraph.compile(_graph(args), wrt=_wrt(args))
     stats = "\n".join(f"{k}: {v}" for k, v in prog.stats.items())
     if args.out:
         with open(args.out, "w") as f:
@@ -110,7 +110,7 @@ def _compile(args):
 def _run(args):
     import irgraph
 
-    prog = irgraph.compile(_read_model(args), wrt=_wrt(args), output=args.output)
+    prog = irgraph.compile(_graph(args), wrt=_wrt(args))
     res = prog.run(_inputs(args), device=args.device)
     if args.device == "auto":
         print(f"irgraph: running on {res.device}", file=sys.stderr)
@@ -127,15 +127,14 @@ def _run(args):
 def _render(args):
     import irgraph
 
-    model = _read_model(args)
-    graph = irgraph.parse(model, output=args.output)
+    graph = _graph(args)
     values = inputs = None
     if args.set or args.inputs:
         inputs = _inputs(args)  # every node's value and gradient are drawn from these
         try:
-            values = irgraph.compile(graph, wrt=_wrt(args), output=args.output).run(inputs)
+            values = irgraph.compile(graph, wrt=_wrt(args)).run(inputs)
         except Error as e:  # e.g. a vector output has values but no gradient: still draw the values
-            irgraph.compile(graph, wrt=[], output=args.output).run(inputs)  # raises if the inputs are wrong
+            irgraph.compile(graph, wrt=[]).run(inputs)  # raises if the inputs are wrong
             print(f"irgraph: drawing values without gradients: {e}", file=sys.stderr)
     path = viz.render(graph, args.out, highlight=args.highlight, values=values, inputs=inputs, stage=args.stage,
                       ops=args.ops, wrt=_wrt(args))
@@ -143,12 +142,29 @@ def _render(args):
 
 
 def _explain(args):
-    import irgraph
-
-    print(explain(irgraph.parse(_read_model(args), output=args.output), args.wrt))
+    print(explain(_graph(args), args.wrt))
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------
+
+def _graph(args):
+    """The model's op-level Graph, its output chosen by --output (or the one equation nothing uses)."""
+    import irgraph
+
+    graph = irgraph.parse(_read_model(args), output=args.output)
+    if args.output:
+        unused = _unused(graph)
+        if unused:
+            print(f"irgraph: note: with --output {args.output}, these equations are not used: "
+                  f"{', '.join(unused)}", file=sys.stderr)
+    return graph
+
+
+def _unused(graph):
+    """Equations that the output does not depend on."""
+    needed = graph.ancestors(graph.outputs)
+    return [n for n, d in graph.nx.nodes(data=True) if d.get("name") and d["op"] != "input" and n not in needed]
+
 
 def _read_model(args):
     if args.model == "-":
@@ -175,7 +191,7 @@ def _inputs(args):
             raise Error(f"--set takes NAME=VALUE, got {item!r}")
         try:
             values[name.strip()] = _array(json.loads(text))
-        except (json.JSONDecodeError, ValueError):
+        except (json.JSONDecodeError, TypeError, ValueError):
             raise Error(f"--set {name.strip()}: {text!r} is not a number or a JSON list of numbers") from None
     return values
 
@@ -195,13 +211,13 @@ def _load_inputs(path):
         raise Error(f"{path}: expected a JSON object of name: value")
     try:
         return {k: _array(v) for k, v in data.items()}
-    except ValueError:
+    except (TypeError, ValueError):
         raise Error(f"{path}: every value must be a number or a (nested) list of numbers") from None
 
 
 def _array(value):
     if isinstance(value, bool) or not isinstance(value, (int, float, list)):
-        raise ValueError(value)
+        raise TypeError(value)
     if isinstance(value, float):
         return value
     arr = numpy.asarray(value)

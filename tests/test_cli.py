@@ -3,6 +3,7 @@
 
 import io
 import json
+import pathlib
 import subprocess
 import sys
 
@@ -252,3 +253,48 @@ def test_python_dash_m_irgraph(tmp_path):
                            check=False, timeout=120)
     assert piped.returncode == 0, piped.stderr
     assert json.loads(piped.stdout) == {"value": 6.0, "grads": {"w": 3.0, "x": 2.0}}
+
+
+# ---- the real `irgraph` command, as a user runs it ------------------------------------------------------------
+
+IRGRAPH = pathlib.Path(sys.executable).with_name("irgraph")  # the console script installed next to python
+
+
+def irgraph_command(*argv, stdin=None, cwd=ROOT):
+    """Run the installed `irgraph` command in a subprocess; the CompletedProcess (text mode)."""
+    return subprocess.run([str(IRGRAPH), *map(str, argv)], input=stdin, capture_output=True, text=True,
+                          cwd=cwd, check=False, timeout=120)
+
+
+OUT_OF_ORDER = "loss = (yhat - y)^2\nyhat = b + w1*x1\nacc = mean(yhat)\n"
+OUT_OF_ORDER_SET = ["--set", "y=1", "--set", "b=0", "--set", "w1=2", "--set", "x1=3"]
+
+
+def test_command_differentiates_the_unused_equation_named_loss():
+    done = irgraph_command("run", "-", *OUT_OF_ORDER_SET, "--wrt", "w1", stdin=OUT_OF_ORDER)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["loss = 25", "dloss/dw1 = 30"]  # 2*(6 - 1)*3, not dacc/dw1 = 3
+
+
+def test_command_ambiguous_output_lists_the_candidates():
+    done = irgraph_command("run", "-", *OUT_OF_ORDER_SET, stdin=OUT_OF_ORDER.replace("loss", "err"))
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("<stdin>: error: ")
+    assert "err (line 1)" in done.stderr and "acc (line 3)" in done.stderr and "--output NAME" in done.stderr
+    assert_no_traceback(done.stderr)
+
+
+def test_command_notes_equations_that_output_leaves_unused():
+    done = irgraph_command("run", "-", *OUT_OF_ORDER_SET, "--wrt", "w1", "--output", "yhat", stdin=OUT_OF_ORDER)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["yhat = 6", "dyhat/dw1 = 3"]
+    assert done.stderr == "irgraph: note: with --output yhat, these equations are not used: loss, acc\n"
+    quiet = irgraph_command("run", "-", *OUT_OF_ORDER_SET, "--output", "loss", stdin="loss = (w1*x1 - y)^2\n")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_command_non_scalar_output_suggests_reducing_it():
+    done = irgraph_command("run", "-", "--set", "w=[1, 2]", "--set", "x=3", stdin="h = w * x\n")
+    assert done.returncode == 1
+    assert "'h' (line 1: h = w * x) has shape (2,)" in done.stderr
+    assert "sum(h) or mean(h)" in done.stderr

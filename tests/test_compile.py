@@ -302,8 +302,16 @@ def test_output_not_scalar_suggests_a_reduction():
     with pytest.raises(irgraph.Error) as info:
         prog.run({"w": np.ones(3), "x": 2.0})
     message = str(info.value)
-    assert "loss" in message and "(3,)" in message
-    assert "sum(" in message and "mean(" in message
+    assert "'loss' (line 2: loss = h + 1)" in message and "(3,)" in message
+    assert "sum(loss)" in message and "mean(loss)" in message  # a reduction of the output itself
+
+
+def test_compile_differentiates_the_equation_nothing_uses_not_the_last_line():
+    # yhat is on the last line; the gradient wanted is that of loss (a silent wrong answer before issue 10).
+    res = irgraph.compile("loss = (yhat - y)^2\nyhat = b + w1*x1", wrt=["w1"]).run(
+        {"y": 2.0, "b": 0.0, "w1": 1.0, "x1": 3.0})
+    assert float(res.value) == 1.0
+    assert float(res.grads["w1"]) == pytest.approx(2 * (3.0 - 2.0) * 3.0)
 
 
 def test_missing_input_names_the_variable():

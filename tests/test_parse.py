@@ -84,6 +84,27 @@ def test_output_can_be_chosen():
         irgraph.parse("a = x * 2\nb = a + 1", output="c")
 
 
+def test_the_default_output_is_the_equation_nothing_uses():
+    # Written before its inputs' equations: the last line (yhat) is not the output, loss is.
+    g = irgraph.parse("loss = (yhat - y)^2\nyhat = b + w1*x1")
+    assert g.outputs == ["loss"]
+
+
+def test_several_unused_equations_prefer_loss():
+    g = irgraph.parse("yhat = b + w1*x1\nloss = (yhat - y)^2\nacc = mean(yhat)")
+    assert g.outputs == ["loss"]  # not acc, the last line
+
+
+def test_several_unused_equations_and_no_loss_is_an_error_naming_them():
+    with pytest.raises(irgraph.Error) as info:
+        irgraph.parse("yhat = b + w1*x1\nerr = (yhat - y)^2\nacc = mean(yhat)")
+    message = str(info.value)
+    assert "err (line 2)" in message and "acc (line 3)" in message
+    assert "--output NAME" in message
+    # Naming the output settles it.
+    assert irgraph.parse("yhat = b + w1*x1\nerr = (yhat - y)^2\nacc = mean(yhat)", output="err").outputs == ["err"]
+
+
 def test_x_times_x_is_two_edges():
     g = irgraph.parse("y = x * x")
     edges = list(g.nx.in_edges("y", data="pos"))
@@ -95,8 +116,8 @@ def test_equations_in_any_order_and_comments():
     text = "# a comment line\nloss = h + k  # trailing comment\n\nh = g * g\ng = sin(x)\nk = 2"
     g = irgraph.parse(text)
     assert g.inputs == ["x"]
-    assert g.outputs == ["k"]  # the last equation, not the first
-    assert value(text.replace("\nk = 2", "") + "\nk = 2", x=0.5) == pytest.approx(2.0)
+    assert g.outputs == ["loss"]  # the one equation nothing uses, not the last line
+    assert value(text, x=0.5) == pytest.approx(np.sin(0.5) ** 2 + 2)
     assert float(evaluate(g, {"x": 0.5}, "loss")) == pytest.approx(np.sin(0.5) ** 2 + 2)
 
 

@@ -49,8 +49,7 @@ def trace(program, inputs, xp, keep=False):
     shapes = infer(program, {v: getattr(x, "shape", ()) for v, x in env.items()})
     out_name, out_var = program.output
     if program.grads and shapes.get(out_var, ()) != ():
-        raise Error(f"the output {out_name!r} has shape {shapes[out_var]}, but a gradient needs a scalar: "
-                    f"reduce it with sum({out_name}) or mean({out_name})")
+        raise Error(_not_scalar(program, out_name, out_var, shapes[out_var]))
     for ins in program.instrs:
         args = [env[a] if isinstance(a, str) else a for a in ins.args]
         try:
@@ -61,3 +60,11 @@ def trace(program, inputs, xp, keep=False):
             for f in ins.frees:
                 del env[f]
     return env
+
+
+def _not_scalar(program, name, variable, shape):
+    """The output must be a scalar to have a gradient: say which equation, and how to reduce it."""
+    made = next((i for i in program.instrs if i.out == variable), None)
+    where = f" ({program.where(made)})" if made is not None and made.line is not None else ""
+    return (f"the output {name!r}{where} has shape {shape}, but a gradient needs a scalar: differentiate "
+            f"sum({name}) or mean({name}) instead, e.g. add the equation `loss = sum({name})`")

@@ -97,9 +97,23 @@ class _Parser:
                 self.nodes[name] = {"op": "input", "name": name}
         graph = Graph.from_args(self.nodes, self.args, outputs=[], level="op", lines=self.lines,
                                 next_id=self.next_id)
-        last = next(reversed(self.defined))
-        graph.nx.graph["outputs"] = [require_name(graph, output, "equation") if output else last]
+        graph.nx.graph["outputs"] = [require_name(graph, output, "equation") if output else self.sink()]
         return graph
+
+    def sink(self):
+        """The default output: the one equation no other equation uses (several: the one named `loss`).
+
+        Equations may come in any order, so the last line is no guide; with several unused equations and
+        none named `loss`, guessing would differentiate the wrong thing without a word, so it is an error.
+        """
+        unused = [name for name in self.defined if name not in self.used]
+        if len(unused) == 1:
+            return unused[0]
+        if "loss" in unused:
+            return "loss"
+        listed = ", ".join(f"{name} (line {self.defined[name]})" for name in unused)
+        raise Error(f"which equation is the output? {len(unused)} equations are not used by any other: "
+                    f"{listed}; choose one with --output NAME (output=NAME in Python)")
 
     def check_acyclic(self):
         """Kahn's algorithm over the equations; on failure, name one cycle."""
