@@ -62,20 +62,20 @@ def _schedule(graph):
         d = nodes[n]
         if d["op"] in ("input", "const"):
             continue
-        instrs.append(dict(out=var[n], op=d["op"], args=tuple(var[a] for a in args[n]), params=d.get("params", ()),
-                           role="forward" if n in forward else "backward", line=d.get("line")))
+        instrs.append({"out": var[n], "op": d["op"], "args": tuple(var[a] for a in args[n]), "params": d.get("params", ()),
+                           "role": "forward" if n in forward else "backward", "line": d.get("line")})
     # A constant output or gradient still needs a variable of its own.
     if not isinstance(var[out], str):
         var[out] = names.temp("t")
-        instrs.append(dict(out=var[out], op="id", args=(nodes[out]["value"],), params=(), role="forward",
-                           line=nodes[out].get("line")))
+        instrs.append({"out": var[out], "op": "id", "args": (nodes[out]["value"],), "params": (), "role": "forward",
+                           "line": nodes[out].get("line")})
     grad_vars = []
     for name, n in grads.items():
         v = var[n]
         if not isinstance(v, str):  # e.g. d(3*w)/dw = 3: an array of w's shape and dtype
             v = names.temp("g")
-            instrs.append(dict(out=v, op="full_like", args=(var[name], nodes[n]["value"]), params=(),
-                               role="backward", line=None))
+            instrs.append({"out": v, "op": "full_like", "args": (var[name], nodes[n]["value"]), "params": (),
+                               "role": "backward", "line": None})
         grad_vars.append((name, v))
     _add_frees(instrs, {var[out]} | {v for _, v in grad_vars})
     return Program(
