@@ -9,6 +9,7 @@ from irgraph.ir.expr import G, postorder
 from irgraph.ir.graph import Graph, gc_paused, require_input
 from irgraph.ir.ops import OPS
 from irgraph.ir.shapes import shape_class
+from irgraph.ir.sweep import reverse_sweep
 
 
 def adjoint(graph: Graph, wrt) -> Graph:
@@ -56,34 +57,35 @@ class _Sweep:
         active = graph.ancestors([out]) & graph.descendants(wrt)  # one walk from all inputs: linear
         key = self.shape_keys(topo)
 
-        adj, contributions = {}, {}
-        if out in active:
-            adj[out] = (self.new("const", value=1.0), True)
-        for v in reversed(topo):
-            if v not in active:
-                continue
+        def combine(v, pieces):
             self.line = self.nodes[v].get("line")
-            if v != out:
-                if v not in contributions:
-                    continue
-                adj[v] = self.combine(contributions.pop(v), v)
-                self.nodes[adj[v][0]].setdefault("adj_of", v)
+            if v == out:
+                return pieces[0]
+            total = self.combine(pieces, v)
+            self.nodes[total[0]].setdefault("adj_of", v)
+            return total
+
+        def pullback(v, adjoint):
             if v not in self.args:
-                continue
+                return []
             row = OPS[self.nodes[v]["op"]]
-            g, exact = adj[v]
+            g, exact = adjoint
+            pieces = []
             for u, _, k, e in graph.nx.in_edges(v, keys=True, data=True):
                 if u not in active:
                     continue
                 if row.kind == "tensor":
                     if not exact:  # a pullback needs the gradient at its node's exact shape
                         g, exact = self.new("sum_to", [g, v]), True
-                        adj[v] = (g, True)
-                    piece, piece_exact = self.instantiate(e["partial"], g), True
+                    pieces.append((u, (self.instantiate(e["partial"], g), True)))
                 else:
                     piece = self.new("mul", [g, self.instantiate(e["partial"])])
-                    piece_exact = exact and key[u] == key[v]
-                contributions.setdefault(u, []).append((piece, piece_exact))
+                    pieces.append((u, (piece, exact and key[u] == key[v])))
+            return pieces
+
+        seed = (self.new("const", value=1.0), True)
+        order = [n for n in topo if n in active]
+        adj = reverse_sweep(order, out, seed, pullback, combine) if out in active else {}
         grads = {}
         for name in wrt:
             self.line = None

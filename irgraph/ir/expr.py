@@ -10,6 +10,7 @@ import weakref
 
 from .algebra import rewrite
 from .ops import OPS
+from .sweep import reverse_sweep
 
 _TABLE = weakref.WeakValueDictionary()
 
@@ -161,24 +162,29 @@ def derivatives(e, leaves):
             under_tensor.update(id(a) for a in s.args)
     multipliers = _sweep(order, e, const(1), elementwise_only=True)
     pullbacks = _sweep(order, e, G, False) if any(id(x) in under_tensor for x in leaves) else {}
-    found = {x: (pullbacks if id(x) in under_tensor else multipliers).get(id(x)) for x in leaves}
+    found = {x: (pullbacks if id(x) in under_tensor else multipliers).get(x) for x in leaves}
     return {x: const(0) if d is None else d for x, d in found.items()}
 
 
 def _sweep(order, e, seed, elementwise_only):
-    adjoint = {id(e): seed}
-    for s in reversed(order):
-        g = adjoint.get(id(s))
+    """{sub-expression: ∂e/∂sub-expression}: multipliers (elementwise_only) or pullbacks applied to G."""
+
+    def pullback(s, g):
         row = OPS.get(s.op)
-        if g is None or not s.args or (elementwise_only and row.kind == "tensor"):
-            continue
+        if not s.args or (elementwise_only and row.kind == "tensor"):
+            return []
         partials = row.partials(_SELF, *s.args, s, **dict(s.attr))
-        for a, p in zip(s.args, partials):
-            if a.op == "const":
-                continue
-            piece = substitute(p, {G: g}) if row.kind == "tensor" else g * p
-            adjoint[id(a)] = piece if id(a) not in adjoint else adjoint[id(a)] + piece
-    return adjoint
+        return [(a, substitute(p, {G: g}) if row.kind == "tensor" else g * p)
+                for a, p in zip(s.args, partials) if a.op != "const"]
+
+    return reverse_sweep(order, e, seed, pullback, _total)
+
+
+def _total(_, pieces):
+    total = pieces[0]
+    for piece in pieces[1:]:
+        total = total + piece
+    return total
 
 
 # ---- printing -------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import gc
 
 import networkx as nx
 
-from .errors import Error
+from .errors import Error, did_you_mean
 from .expr import Expr, postorder, to_text, var
 from .ops import OPS
 
@@ -238,16 +238,13 @@ def _leaves(e):
 
 def require_input(graph, name):
     """`name` if it is an input of the model, else an Error that says what it is or suggests a close name."""
-    import difflib
-
     d = graph.nx.nodes.get(name)
     if d is not None and d.get("op") == "input":
         return name
     if d is not None and d.get("name") == name:
         raise Error(f"cannot take the gradient with respect to {name!r}: it is computed by an equation "
                     f"(line {d.get('line')}), not an input of the model")
-    close = difflib.get_close_matches(name, graph.inputs, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(name, graph.inputs)
     raise Error(f"{name!r} is not an input of the model{hint} (inputs: {', '.join(graph.inputs)})")
 
 
@@ -269,10 +266,6 @@ def parse_wrt(graph, wrt):
 
 def require_name(graph, name, what="variable"):
     """The node named `name`, or an Error that suggests close names."""
-    import difflib
-
     if name in graph.nx and graph.nx.nodes[name].get("name") == name:
         return name
-    close = difflib.get_close_matches(name, graph.names(), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise Error(f"no {what} named {name!r} in the model{hint}")
+    raise Error(f"no {what} named {name!r} in the model{did_you_mean(name, graph.names())}")

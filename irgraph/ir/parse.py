@@ -8,13 +8,12 @@ No recursion: deeply nested parentheses cost stack entries, not Python frames.
     operand  := "-" operand | "+" operand | NUMBER | NAME | NAME "(" expr ["," INT] ")" | "(" expr ")"
 """
 
-import difflib
 import keyword
 import re
 
 import networkx as nx
 
-from .errors import Error, ParseError
+from .errors import Error, ParseError, did_you_mean
 from .graph import Graph, gc_paused, require_name
 from .ops import FUNCTIONS, INFIX, REQUIRED
 
@@ -198,8 +197,7 @@ class _Parser:
                 elif kind == "name":
                     if i < n and tokens[i] == "(":
                         if text not in FUNCTIONS:
-                            close = difflib.get_close_matches(text, list(FUNCTIONS), n=1)
-                            hint = f"; did you mean {close[0]!r}?" if close else ""
+                            hint = did_you_mean(text, FUNCTIONS)
                             known = ", ".join(sorted(FUNCTIONS))
                             fail(i - 1, f"unknown function {text!r}{hint} (known: {known})")
                         stack.append(["(", text, i - 1, 1])

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from ..backends import codegen, devices, execute
+from .errors import equation_text
 from .expr import number
 from .graph import Graph
 
@@ -93,9 +94,7 @@ class Program:
 
     def where(self, instr):
         """Which equation an instruction belongs to, as people read it."""
-        if instr.line is None or not (0 < instr.line <= len(self.lines)):
-            return "the gradient"
-        return f"line {instr.line}: {self.lines[instr.line - 1].split('#')[0].strip()}"
+        return equation_text(self.lines, instr.line) or "the gradient"
 
     def uses(self, variable):
         """The first instruction that reads `variable` (None if none does)."""
