@@ -31,13 +31,16 @@ demo: venv dot
 	@echo "annotated graph (values, gradients, the w1 path) written to build/linear.svg"
 
 # The README's pictures, committed under docs/: the seed model's annotated graph with the w1 path
-# highlighted and the values of examples/linear.json, and its compiled forward + backward graph.
+# highlighted and the values of examples/linear.json, its compiled forward + backward graph, and the
+# loss curve of fitting examples/linreg.eq to examples/linreg.csv.
 figures: venv dot
-	@mkdir -p docs
+	@mkdir -p docs build
 	$(VENV)/bin/irgraph render examples/linear.eq --wrt b,w1,w2 --highlight w1 --inputs examples/linear.json \
 		-o docs/linear.svg
 	$(VENV)/bin/irgraph render examples/linear.eq --wrt b,w1,w2 --highlight w1 --inputs examples/linear.json \
 		--stage backward -o docs/linear-backward.svg
+	$(VENV)/bin/irgraph fit examples/linreg.eq --data examples/linreg.csv --shape b=scalar,w1=scalar,w2=scalar \
+		--lr 0.05 --steps 500 --val-split 0.2 -o build/learned.json --plot docs/fit-loss.png
 
 # Reference workloads W1-W4 against hand-written NumPy (and JAX when installed); see benchmarks/README.md.
 # make bench BENCH_ARGS="--quick"   or   BENCH_ARGS="--only W2,W3"

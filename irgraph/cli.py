@@ -13,6 +13,7 @@ import numpy
 import viz
 from viz.explain import explain
 
+from . import data as datalib
 from .ir.errors import Error, ParseError
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL = 1, 2, 70
@@ -43,7 +44,7 @@ def main(argv=None):
 
 def _parser():
     p = argparse.ArgumentParser(prog="irgraph", description="Compile model equations to gradient programs.")
-    sub = p.add_subparsers(dest="command", metavar="{compile,run,render,explain}")
+    sub = p.add_subparsers(dest="command", metavar="{compile,run,render,explain,fit}")
 
     def command(name, handler, help):
         c = sub.add_parser(name, help=help, description=help)
@@ -75,6 +76,8 @@ def _parser():
     e = command("explain", _explain, "print the chain-rule derivation of one gradient")
     e.add_argument("--wrt", required=True, metavar="NAME", help="the input to differentiate with respect to")
     e.add_argument("--output", metavar="NAME", help="the equation to differentiate (default: the one no other uses)")
+
+    _fit_arguments(command("fit", _fit, "learn the parameters from data with gradient steps"))
     return p
 
 
@@ -86,7 +89,8 @@ def _common(c):
 def _values(c):
     c.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="an input value: a number or a JSON list (repeatable)")
-    c.add_argument("--inputs", metavar="FILE", help="input values from a .json object or an .npz archive")
+    c.add_argument("--inputs", metavar="FILE", action="append", default=[],
+                   help="input values from .json .npz .csv .npy .zarr (repeatable: later files win)")
 
 
 # ---- the commands --------------------------------------------------------------------------------------
@@ -183,47 +187,16 @@ def _wrt(args):
 
 def _inputs(args):
     values = {}
-    if args.inputs:
-        values.update(_load_inputs(args.inputs))
+    values.update(datalib.load(args.inputs))
     for item in args.set:
         name, eq, text = item.partition("=")
         if not eq or not name.strip():
             raise Error(f"--set takes NAME=VALUE, got {item!r}")
         try:
-            values[name.strip()] = _array(json.loads(text))
+            values[name.strip()] = datalib.plain_array(json.loads(text))
         except (json.JSONDecodeError, TypeError, ValueError):
             raise Error(f"--set {name.strip()}: {text!r} is not a number or a JSON list of numbers") from None
     return values
-
-
-def _load_inputs(path):
-    if path.endswith(".npz"):
-        with numpy.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    with open(path, encoding="utf-8") as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as e:
-            raise Error(f"{path}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}") from None
-    if isinstance(data, dict) and isinstance(data.get("inputs"), dict):
-        data = data["inputs"]  # the examples' reference files keep their inputs under "inputs"
-    if not isinstance(data, dict):
-        raise Error(f"{path}: expected a JSON object of name: value")
-    try:
-        return {k: _array(v) for k, v in data.items()}
-    except (TypeError, ValueError):
-        raise Error(f"{path}: every value must be a number or a (nested) list of numbers") from None
-
-
-def _array(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, list)):
-        raise TypeError(value)
-    if isinstance(value, float):
-        return value
-    arr = numpy.asarray(value)
-    if arr.dtype.kind not in "iuf":
-        raise ValueError(value)
-    return arr
 
 
 def _plain(x):
@@ -234,6 +207,55 @@ def _show(x):
     if numpy.ndim(x) == 0:
         return f"{float(x):.10g}"
     return f"shape {numpy.shape(x)}\n" + numpy.array2string(numpy.asarray(x), precision=6, separator=", ")
+
+
+# ---- fit --------------------------------------------------------------------------------------------------
+
+def _fit_arguments(f):
+    f.add_argument("--data", metavar="FILE", action="append", required=True,
+                   help="the data: .csv (header = input names) .json .npz .npy .zarr (repeatable)")
+    f.add_argument("--init", metavar="FILE|zeros|normal", default="zeros",
+                   help="starting parameters: a .json file, or zeros / normal with --shape (default: zeros)")
+    f.add_argument("--shape", metavar="NAME=DIMS", action="append", default=[],
+                   help="a parameter's shape for --init zeros|normal: w=3x1, b=scalar (repeatable)")
+    _common(f)
+    f.add_argument("--optimizer", default="adam", choices=["sgd", "momentum", "adam", "newton"])
+    f.add_argument("--lr", type=float, help="learning rate (default: 0.01; 1 for newton)")
+    f.add_argument("--steps", type=int, default=1000, help="gradient steps (default: 1000)")
+    f.add_argument("--batch-size", type=int, help="rows per step, drawn by a seeded shuffle (default: all)")
+    f.add_argument("--seed", type=int, default=0, help="seed of the shuffle, the split and --init normal")
+    f.add_argument("--val-split", type=float, default=0.0, metavar="FRACTION",
+                   help="hold out this fraction of the rows and report their loss")
+    f.add_argument("-o", "--out", metavar="FILE", help="write the learned parameters as JSON here "
+                   "(default: print them)")
+    f.add_argument("--plot", metavar="FILE", help="draw the loss curve: .png .svg .pdf")
+    f.add_argument("--device", default="auto", help="numpy | cupy | auto (default)")
+    f.add_argument("-q", "--quiet", action="store_true", help="no progress bar, only the summary line")
+
+
+def _fit(args):
+    from .fit import DivergedError, fit
+
+    model = _read_model(args)
+    try:
+        result = fit(model, args.data, args.init, wrt=_wrt(args), optimizer=args.optimizer, lr=args.lr,
+                            steps=args.steps, batch_size=args.batch_size, seed=args.seed, device=args.device,
+                            progress=not args.quiet, val_split=args.val_split, shapes=args.shape or None,
+                            output=args.output)
+    except DivergedError as e:
+        if args.out:
+            e.result.save(args.out)
+            print(f"wrote {args.out} (the parameters of step {e.step - 1}, the last finite ones)",
+                  file=sys.stderr)
+        raise
+    if args.quiet:
+        print(result.summary(), file=sys.stderr)
+    if args.plot:
+        print(f"wrote {result.plot(args.plot)}", file=sys.stderr)
+    if args.out:
+        print(f"wrote {result.save(args.out)}", file=sys.stderr)
+    else:
+        print(json.dumps({k: _plain(v) for k, v in result.params.items()}))
 
 
 if __name__ == "__main__":

@@ -298,3 +298,74 @@ def test_command_non_scalar_output_suggests_reducing_it():
     assert done.returncode == 1
     assert "'h' (line 1: h = w * x) has shape (2,)" in done.stderr
     assert "sum(h) or mean(h)" in done.stderr
+
+
+# ---- fit ------------------------------------------------------------------------------------------------
+
+def write_linear_csv(path, n=200, seed=1):
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    y = 1.5 + 2 * x1 - 3 * x2 + 0.1 * rng.normal(size=n)
+    np.savetxt(path, np.stack([x1, x2, y], 1), delimiter=",", header="x1,x2,y", comments="", fmt="%.9f")
+    return {"x1": x1, "x2": x2, "y": y}
+
+
+def test_fit_end_to_end_writes_parameters_and_plot_that_run_and_render_read(tmp_path):
+    image = pytest.importorskip("matplotlib.image")
+    model = str(EXAMPLES / "linreg.eq")
+    write_linear_csv(tmp_path / "data.csv")
+    done = irgraph_command("fit", model, "--data", "data.csv", "--init", "zeros", "--shape", "b=scalar,w1=scalar",
+                       "--shape", "w2=scalar", "--lr", "0.05", "--steps", "2000", "--val-split", "0.2",
+                       "-o", "learned.json", "--plot", "loss.png", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("fit: 2000 steps of adam (lr 0.05) in ") and "validation loss" in lines[0]
+    assert lines[1:] == ["wrote loss.png", "wrote learned.json"]
+    learned = json.loads((tmp_path / "learned.json").read_text())
+    assert learned == pytest.approx({"b": 1.5, "w1": 2.0, "w2": -3.0}, abs=0.05)
+    assert image.imread(tmp_path / "loss.png").shape[0] > 100
+
+    ran = irgraph_command("run", model, "--inputs", "data.csv", "--inputs", "learned.json", "--json", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert abs(json.loads(ran.stdout)["grads"]["w1"]) < 0.05  # near the minimum of the training loss
+    drawn = irgraph_command("render", model, "--inputs", "data.csv", "--inputs", "learned.json", "-o", "trained.svg",
+                        cwd=tmp_path)
+    assert drawn.returncode == 0, drawn.stderr
+    assert "<svg" in (tmp_path / "trained.svg").read_text()
+
+
+def test_fit_without_output_prints_the_parameters(tmp_path, capsys):
+    write_linear_csv(tmp_path / "data.csv")
+    code, out, err = cli(["fit", str(EXAMPLES / "linreg.eq"), "--data", str(tmp_path / "data.csv"), "--shape",
+                          "b=scalar,w1=scalar,w2=scalar", "--steps", "5", "--quiet"], capsys)
+    assert code == 0, err
+    assert set(json.loads(out)) == {"b", "w1", "w2"}
+    assert err.startswith("fit: 5 steps") and err.count("\n") == 1
+
+
+def test_fit_diverging_names_the_step_and_still_writes_finite_parameters(tmp_path):
+    write_linear_csv(tmp_path / "data.csv")
+    done = irgraph_command("fit", str(EXAMPLES / "linreg.eq"), "--data", "data.csv", "--shape",
+                       "b=scalar,w1=scalar,w2=scalar", "--optimizer", "sgd", "--lr", "1e3", "-o", "learned.json",
+                       cwd=tmp_path)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "error: the loss became inf at step " in done.stderr and "smaller --lr" in done.stderr
+    learned = json.loads((tmp_path / "learned.json").read_text())
+    assert set(learned) == {"b", "w1", "w2"} and all(np.isfinite(v) for v in learned.values())
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--shape", "b=scalar"], "needs the shape of 'w1', 'w2'"),
+    (["--shape", "b=scalar,w1=scalar,w2=scalar", "--optimizer", "lbfgs"], "invalid choice"),
+    (["--init", "nope.json"], "nope.json"),
+])
+def test_fit_errors(tmp_path, capsys, argv, fragment):
+    write_linear_csv(tmp_path / "data.csv")
+    model = str(EXAMPLES / "linreg.eq")
+    try:
+        code, _, err = cli(["fit", model, "--data", str(tmp_path / "data.csv"), "--steps", "3", *argv], capsys)
+    except SystemExit as e:  # argparse rejects a bad choice
+        code, err = e.code, capsys.readouterr().err
+    assert code != 0 and fragment in err
+    assert_no_traceback(err)
