@@ -43,7 +43,7 @@ def _references(graph):
     """Each node as a `var` leaf, labelled by its name, its number, or its expression when short."""
     exprs, _ = graph.expressions()
     refs, long = {}, set()  # long: nodes whose inline text is over _INLINE characters
-    pred = graph.nx._pred
+    pred = graph.preds
     for n, e in exprs.items():  # in topological order
         d = graph.nx.nodes[n]
         if d["op"] == "const":

@@ -8,7 +8,7 @@ import builtins
 import keyword
 
 from irgraph.backends.runtime import HELPERS
-from irgraph.ir.graph import Graph, gc_paused
+from irgraph.ir.graph import Graph, gc_paused, kahn
 from irgraph.ir.program import Instr, Program
 
 # Names the generated module itself uses; user variables that collide get a trailing underscore. Builtins
@@ -30,7 +30,7 @@ def _schedule(graph):
     grads = g.graph.get("grads", {})
     order = graph.topo()
     forward = graph.ancestors([out])
-    order = [n for n in order if n in forward] + _depth_first([n for n in order if n not in forward], args, g)
+    order = [n for n in order if n in forward] + _depth_first([n for n in order if n not in forward], args, graph)
 
     names = _Names()
     var = {}
@@ -89,24 +89,14 @@ def _schedule(graph):
     )
 
 
-def _depth_first(nodes, args, g):
+def _depth_first(nodes, args, graph):
     """Order the backward nodes so each value's consumers follow it closely (Kahn's with a stack).
 
     A gradient's multiply is then followed at once by its sum, and large temporaries die young.
     """
     members = set(nodes)
     waiting = {n: sum(1 for a in set(args.get(n, ())) if a in members) for n in nodes}
-    stack = [n for n in reversed(nodes) if waiting[n] == 0]
-    order = []
-    while stack:
-        n = stack.pop()
-        order.append(n)
-        for m in reversed(list(g._succ[n])):
-            if m in members:
-                waiting[m] -= 1
-                if waiting[m] == 0:
-                    stack.append(m)
-    return order
+    return kahn(nodes, waiting, graph.succs.__getitem__, depth_first=True)
 
 
 def _add_frees(instrs, keep):

@@ -25,7 +25,7 @@ def path_edges(graph, output, target):
     """Every edge (u, v, key) on some path from `target` to `output`: the edges ∂output/∂target flows through."""
     up, down = ancestors(graph, output), descendants(graph, target)
     on = up & down
-    return {(u, v, k) for u in on for v, keyed in graph.nx._succ[u].items() if v in on for k in keyed}
+    return {(u, v, k) for u in on for v, keyed in graph.succs[u].items() if v in on for k in keyed}
 
 
 def count_paths(graph, output, target):
@@ -34,7 +34,7 @@ def count_paths(graph, output, target):
     ways = {target: 1}
     for n in graph.topo():
         if n in on and n != target:
-            ways[n] = sum(ways.get(u, 0) * len(keyed) for u, keyed in graph.nx._pred[n].items() if u in on)
+            ways[n] = sum(ways.get(u, 0) * len(keyed) for u, keyed in graph.preds[n].items() if u in on)
     return ways.get(output, 0)
 
 
@@ -44,7 +44,7 @@ def paths(graph, output, target, limit=8):
     on = ancestors(graph, output) & descendants(graph, target)
     if output not in on:
         return []
-    pred = graph.nx._pred
+    pred = graph.preds
     found = []
     stack = [(output, [])]
     while stack and len(found) < limit:
@@ -70,7 +70,7 @@ def derivative(graph, output, target):
     if output not in on:
         return None
     order = [n for n in graph.topo() if n in on]
-    edges = [(u, v, d["partial"]) for v in order for u, keyed in graph.nx._pred[v].items() if u in on
+    edges = [(u, v, d["partial"]) for v in order for u, keyed in graph.preds[v].items() if u in on
              for d in keyed.values()]
     if not any(is_pullback(p) for _, _, p in edges):
         D = {target: const(1)}
@@ -78,7 +78,7 @@ def derivative(graph, output, target):
             if v == target:
                 continue
             total = None
-            for u, keyed in graph.nx._pred[v].items():
+            for u, keyed in graph.preds[v].items():
                 if u in on:
                     for d in keyed.values():
                         piece = d["partial"] * D[u]
@@ -90,7 +90,7 @@ def derivative(graph, output, target):
         if v == target:
             break
         g = A[v]
-        for u, keyed in graph.nx._pred[v].items():
+        for u, keyed in graph.preds[v].items():
             if u in on:
                 for d in keyed.values():
                     p = d["partial"]

@@ -44,7 +44,7 @@ def compiled_scene(cg, program, highlight, result, inputs):
             if highlight in grads:
                 anc = chain.ancestors(dag, grads[highlight])
                 on_path |= {(u, v, k) for v in anc if role[v] == "backward"
-                            for u, keyed in g._pred[v].items() if role[u] == "backward" for k in keyed}
+                            for u, keyed in dag.preds[v].items() if role[u] == "backward" for k in keyed}
 
     numbers = Numbers()
     if inputs is not None:
@@ -128,7 +128,7 @@ _ORDERED = {"sub", "div", "pow", "matmul"}
 
 
 def _computed_operands(g, v):
-    return sum(1 for u in g._pred[v] if g.nodes[u]["op"] != "const")
+    return sum(1 for u in g.pred[v] if g.nodes[u]["op"] != "const")
 
 
 def _edge_kind(ru, rv):

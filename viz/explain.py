@@ -56,7 +56,7 @@ def _derivation(g, out, wrt, on):
                  if any(is_pullback(e["partial"]) for _, _, e in g.nx.edges(data=True))
                  else "Local partials (the derivative of each right-hand side):")
     for v in order:
-        for u, keyed in g.nx._pred[v].items():
+        for u, keyed in g.preds[v].items():
             for k, e in keyed.items():
                 partial[u, v, k] = e["partial"]
                 lines.append(f"  {d(v, u)} = {_text(e['partial'])}")

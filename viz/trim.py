@@ -43,7 +43,7 @@ def path_nodes_by_distance(graph, out, on_path):
     while layer:
         nxt = []
         for v in layer:
-            for u in graph.nx._pred[v]:
+            for u in graph.preds[v]:
                 if u in on and u not in dist:
                     dist[u] = dist[v] + 1
                     nxt.append(u)
@@ -56,7 +56,7 @@ def select(graph, roots, first, budget=None, within=None):
     """Which nodes to draw when there are too many: those nearest the roots (breadth first, up the
     operands, only through `within` when given), the highlighted path's first, at most `budget`
     (style.MAX_NODES) of them and at most style.MAX_RANKS columns deep. Returns (kept set, {dropped: None})."""
-    pred, succ = graph.nx._pred, graph.nx._succ
+    pred, succ = graph.preds, graph.succs
     budget = budget or style.MAX_NODES
     kept = dict.fromkeys(roots)
     for n in first:
@@ -97,7 +97,7 @@ def summarise(scene, graph, kept, dropped, on_path, what, ids=str):
         kinds.append(f"{n_inputs:,} input{'s' if n_inputs != 1 else ''}")
     scene.node("__more__", "summary", f"… {len(dropped):,} more not drawn\n({', '.join(kinds)})")
     hl_into = {v for u, v, _ in on_path if u in dropped}
-    for v in sorted((v for v in kept if any(u in dropped for u in graph.nx._pred[v])), key=str):
+    for v in sorted((v for v in kept if any(u in dropped for u in graph.preds[v])), key=str):
         scene.edge("__more__", ids(v), "highlight" if v in hl_into else "summary",
                    **({"style": "dashed"} if v in hl_into else {}))
 

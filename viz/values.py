@@ -79,7 +79,7 @@ def adjoints(graph, vals, output):
     if np.size(vals[output]) != 1:
         return {}
     adj = {output: np.ones_like(np.asarray(vals[output], dtype=float))}
-    pred = graph.nx._pred
+    pred = graph.preds
     with np.errstate(all="ignore"):
         for v in reversed(graph.topo()):
             if v not in adj:

@@ -64,25 +64,30 @@ class Graph:
 
     def topo(self):
         """Node ids in a topological order: Kahn's algorithm, iterative, stable in insertion order."""
-        pred, succ = self.nx._pred, self.nx._succ  # plain dicts: 3x faster than the views on big graphs
-        waiting = {n: len(p) for n, p in pred.items()}
-        order = [n for n, k in waiting.items() if k == 0]
-        for n in order:  # the list grows while we walk it
-            for m in succ[n]:
-                waiting[m] -= 1
-                if waiting[m] == 0:
-                    order.append(m)
+        waiting = {n: len(p) for n, p in self.preds.items()}
+        order = kahn(list(waiting), waiting, self.succs.__getitem__)
         if len(order) != len(waiting):
             raise Error("the graph has a cycle")
         return order
 
+    @property
+    def preds(self):
+        """{node: {operand: {key: edge attrs}}}: networkx's own adjacency dicts, read-only; 3x faster than
+        its views on big graphs, and the one place outside this file that needs them goes through here."""
+        return self.nx._pred
+
+    @property
+    def succs(self):
+        """{node: {user: {key: edge attrs}}}, read-only, like `preds`."""
+        return self.nx._succ
+
     def ancestors(self, nodes):
         """The given nodes and every node they depend on (an iterative walk)."""
-        return _walk(nodes, self.nx._pred)
+        return _walk(nodes, self.preds)
 
     def descendants(self, nodes):
         """The given nodes and every node that depends on them (an iterative walk)."""
-        return _walk(nodes, self.nx._succ)
+        return _walk(nodes, self.succs)
 
     def parts(self):
         """({id: attrs}, {id: operand ids in position order}): the graph as plain dicts, for passes.
@@ -220,6 +225,35 @@ class Graph:
         for name, node in g.graph.get("grads", {}).items():
             assert node in g, f"gradient of {name} is not a node"
         return self
+
+
+def kahn(nodes, waiting, successors, depth_first=False):
+    """Kahn's algorithm: `nodes` in an order where each comes after everything it waits for.
+
+    waiting: {node: how many of its predecessors are among `nodes`}, used up as the walk goes;
+    successors(node): its users (those not in `waiting` are ignored). Breadth-first keeps the given order
+    among ready nodes; depth-first puts each node's users right after it. Nodes on or behind a cycle are
+    left out: compare the lengths.
+    """
+    if not depth_first:
+        order = [n for n in nodes if waiting[n] == 0]
+        for n in order:  # the list grows while we walk it
+            for m in successors(n):
+                if m in waiting:
+                    waiting[m] -= 1
+                    if waiting[m] == 0:
+                        order.append(m)
+        return order
+    order, stack = [], [n for n in reversed(nodes) if waiting[n] == 0]
+    while stack:
+        n = stack.pop()
+        order.append(n)
+        for m in reversed(list(successors(n))):
+            if m in waiting:
+                waiting[m] -= 1
+                if waiting[m] == 0:
+                    stack.append(m)
+    return order
 
 
 def _walk(starts, step):

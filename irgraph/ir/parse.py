@@ -14,7 +14,7 @@ import re
 import networkx as nx
 
 from .errors import Error, ParseError, did_you_mean
-from .graph import Graph, gc_paused, require_name
+from .graph import Graph, gc_paused, kahn, require_name
 from .ops import FUNCTIONS, INFIX, REQUIRED
 
 # Tokens as plain strings (fast); a token's kind follows from its first character, and columns are
@@ -122,16 +122,7 @@ class _Parser:
             for d in ds:
                 users[d].append(name)
         waiting = {name: len(ds) for name, ds in deps.items()}
-        ready = [name for name, k in waiting.items() if k == 0]
-        done = 0
-        while ready:
-            name = ready.pop()
-            done += 1
-            for u in users[name]:
-                waiting[u] -= 1
-                if waiting[u] == 0:
-                    ready.append(u)
-        if done == len(deps):
+        if len(kahn(list(deps), waiting, users.__getitem__)) == len(deps):
             return
         stuck = nx.DiGraph((d, n) for n, ds in deps.items() if waiting[n] for d in ds if waiting[d])
         cycle = [u for u, _ in nx.find_cycle(stuck)]
