@@ -32,6 +32,5 @@ def as_graph(model, output=None):
     else:
         raise Error(f"compile takes model text or an irgraph.Graph, not {type(model).__name__}")
     if output is not None:
-        graph = Graph(graph.nx.copy()) if graph is model else graph
-        graph.nx.graph["outputs"] = [require_name(graph, output, "equation")]
+        graph = graph.with_meta(outputs=[require_name(graph, output, "equation")])
     return graph

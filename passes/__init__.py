@@ -20,17 +20,16 @@ PIPELINE = (simplify, cse, attach_partials, adjoint, simplify, cse, dce)
 def run_pipeline(graph: Graph, wrt=None, pipeline=PIPELINE) -> Graph:
     """Run each pass of `pipeline` over an op-level graph; a pass gets the parameters it names (wrt).
 
-    Records (pass, nodes before, nodes after) in graph attribute "log".
+    Records (pass, nodes before, nodes after) in the graph's Meta.log.
     """
     options = {"wrt": parse_wrt(graph, wrt)}  # before simplify renames nodes: an equation is named as one
     log = []
     for p in pipeline:
-        before = graph.nx.number_of_nodes()
+        before = graph.number_of_nodes()
         wanted = inspect.signature(p).parameters
         graph = p(graph, **{k: v for k, v in options.items() if k in wanted})
-        log.append((p.__name__, before, graph.nx.number_of_nodes()))
-    graph.nx.graph["log"] = log
-    return graph
+        log.append((p.__name__, before, graph.number_of_nodes()))
+    return graph.with_meta(log=tuple(log))
 
 
 def compile_program(graph: Graph, wrt=None) -> Program:

@@ -21,18 +21,28 @@ def adjoint(graph: Graph, wrt) -> Graph:
 class _Sweep:
     def __init__(self, graph):
         self.graph = graph
-        self.nodes, self.args = graph.parts()
-        self.nodes = {n: dict(d) for n, d in self.nodes.items()}
-        self.next_id = graph.nx.graph["next_id"]
+        self.nodes, self.args = graph.parts()  # attribute dicts shared with `graph`: see note()
+        self.partials = graph.partials() or {}
+        self.next_id = graph.meta.next_id
         self.line = None
+        self.made = set()  # the nodes this sweep created (their attribute dicts are its own)
 
     def new(self, op, args=(), **attrs):
         node = f"%{self.next_id}"
         self.next_id += 1
         self.nodes[node] = dict(attrs, op=op, role="backward", line=self.line)
+        self.made.add(node)
         if args:
             self.args[node] = tuple(args)
         return node
+
+    def note(self, node, key, value, only_if_unset=False):
+        """Set an attribute of `node`, copying its attribute dict first when it belongs to the input graph."""
+        if node not in self.made:
+            self.nodes[node] = dict(self.nodes[node])
+            self.made.add(node)
+        if not (only_if_unset and key in self.nodes[node]):
+            self.nodes[node][key] = value
 
     def instantiate(self, expr, g=None):
         """Turn a partial (an Expr over node references) into new backward nodes."""
@@ -50,7 +60,7 @@ class _Sweep:
 
     def run(self, wrt):
         graph = self.graph
-        out = graph.nx.graph["outputs"][0]
+        out = graph.outputs[0]
         for name in wrt:
             require_input(graph, name)
         topo = graph.topo()
@@ -62,7 +72,7 @@ class _Sweep:
             if v == out:
                 return pieces[0]
             total = self.combine(pieces, v)
-            self.nodes[total[0]].setdefault("adj_of", v)
+            self.note(total[0], "adj_of", v, only_if_unset=True)
             return total
 
         def pullback(v, adjoint):
@@ -71,15 +81,15 @@ class _Sweep:
             row = OPS[self.nodes[v]["op"]]
             g, exact = adjoint
             pieces = []
-            for u, _, k, e in graph.nx.in_edges(v, keys=True, data=True):
+            for u, partial in zip(self.args[v], self.partials[v]):
                 if u not in active:
                     continue
                 if row.kind == "tensor":
                     if not exact:  # a pullback needs the gradient at its node's exact shape
                         g, exact = self.new("sum_to", [g, v]), True
-                    pieces.append((u, (self.instantiate(e["partial"], g), True)))
+                    pieces.append((u, (self.instantiate(partial, g), True)))
                 else:
-                    piece = self.new("mul", [g, self.instantiate(e["partial"])])
+                    piece = self.new("mul", [g, self.instantiate(partial)])
                     pieces.append((u, (piece, exact and key[u] == key[v])))
             return pieces
 
@@ -94,8 +104,8 @@ class _Sweep:
                 grads[name] = a if exact else self.new("sum_to", [a, name])
             else:  # the output does not depend on it
                 grads[name] = self.new("zeros_like", [name])
-            self.nodes[grads[name]]["grad_of"] = name
-        return Graph.from_args(self.nodes, self.args, **dict(graph.nx.graph, grads=grads, next_id=self.next_id))
+            self.note(grads[name], "grad_of", name)
+        return Graph.from_args(self.nodes, self.args, **dict(vars(graph.meta), grads=grads, next_id=self.next_id))
 
     def combine(self, pieces, node):
         if len(pieces) == 1:

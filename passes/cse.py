@@ -31,8 +31,8 @@ def cse(graph: Graph) -> Graph:
             else:
                 b.rep[n] = same
                 b.inherit(n)
-                if d.get("role", "forward") == "forward":  # a backward node that repeats forward work
-                    b.nodes[same]["role"] = "forward"
+                if d.get("role", "forward") == "forward" and b.nodes[same].get("role") != "forward":
+                    b.edit(same)["role"] = "forward"  # a backward node that repeats forward work
                 if d.get("name") and not b.nodes[same].get("name"):
-                    b.nodes[same]["name"] = d["name"]
+                    b.edit(same)["name"] = d["name"]
         return b.finish()

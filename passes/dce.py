@@ -7,7 +7,10 @@ def dce(graph: Graph) -> Graph:
     """Keep only the ancestors of the outputs and gradients (and the inputs asked about)."""
     with gc_paused():
         nodes, args = graph.parts()
-        roots = list(graph.nx.graph["outputs"]) + list(graph.nx.graph.get("grads", {}).values())
+        roots = graph.outputs + list(graph.grads.values())
         live = graph.ancestors(roots)
-        kept = {n: dict(d) for n, d in nodes.items() if n in live}
-        return Graph.from_args(kept, {n: a for n, a in args.items() if n in live}, **graph.nx.graph)
+        kept = {n: d for n, d in nodes.items() if n in live}  # attribute dicts shared: nothing changes them
+        partials = graph.partials()
+        if partials is not None:
+            partials = {n: p for n, p in partials.items() if n in live}
+        return Graph.from_args(kept, {n: a for n, a in args.items() if n in live}, partials, **vars(graph.meta))

@@ -16,26 +16,29 @@ _INLINE = 40  # unnamed operands print inline up to this many characters, else b
 def attach_partials(graph: Graph) -> Graph:
     """Annotate every edge with its local partial derivative."""
     with gc_paused():
-        out = graph.copy()
-        g = out.nx
+        nodes, args = graph.parts()
+        found = {}
         if graph.level == "equation":
-            for v, d in g.nodes(data=True):
-                if d.get("expr") is None:
+            for v, ops in args.items():
+                if nodes[v].get("expr") is None:
                     continue
-                edges = list(g.in_edges(v, keys=True, data=True))
-                found = derivatives(d["expr"], [var(u) for u, *_ in edges])  # one sweep per equation
-                for u, _, _, e in edges:
-                    e["partial"] = found[var(u)]
-            return out
-        refs = _references(graph)
-        for v, args in graph.parts()[1].items():
-            d = g.nodes[v]
-            row = OPS[d["op"]]
-            if row.partials is None:
-                continue
-            partials = row.partials(E, *(refs[a] for a in args), refs[v], **dict(d.get("params", ())))
-            for u, _, k, e in g.in_edges(v, keys=True, data=True):
-                e["partial"] = partials[e["pos"]]
+                ds = derivatives(nodes[v]["expr"], [var(u) for u in ops])  # one sweep per equation
+                found[v] = tuple(ds[var(u)] for u in ops)
+        else:
+            refs = _references(graph)
+            for v, ops in args.items():
+                d = nodes[v]
+                row = OPS[d["op"]]
+                if row.partials is None:
+                    continue
+                found[v] = tuple(row.partials(E, *(refs[a] for a in ops), refs[v], **dict(d.get("params", ()))))
+        if not graph.nx_built:  # tables in, tables out: the attribute dicts are shared, never changed
+            return Graph.from_args(nodes, args, found, **vars(graph.meta))
+        out = Graph(graph.nx.copy())  # a networkx graph in (a subgraph, say): its own edge keys are kept
+        for v, ps in found.items():
+            order = sorted(out.nx.in_edges(v, keys=True, data=True), key=lambda e: e[3]["pos"])
+            for (_, _, _, e), p in zip(order, ps):
+                e["partial"] = p
         return out
 
 
@@ -43,15 +46,15 @@ def _references(graph):
     """Each node as a `var` leaf, labelled by its name, its number, or its expression when short."""
     exprs, _ = graph.expressions()
     refs, long = {}, set()  # long: nodes whose inline text is over _INLINE characters
-    pred = graph.preds
+    nodes, args = graph.parts()
     for n, e in exprs.items():  # in topological order
-        d = graph.nx.nodes[n]
+        d = nodes[n]
         if d["op"] == "const":
             refs[n] = e
             continue
         if d.get("name"):
             label = d["name"]
-        elif any(u in long for u in pred[n]):  # its text contains that operand's, so it is long too; printing
+        elif any(u in long for u in args.get(n, ())):  # its text contains that operand's, so it is long too; printing
             label = None  # it would cost time quadratic in the depth of a long unnamed expression
         else:
             label = to_text(e)

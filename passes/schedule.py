@@ -24,13 +24,14 @@ def schedule(graph: Graph) -> Program:
 
 
 def _schedule(graph):
-    g = graph.nx
     nodes, args = graph.parts()
-    out = g.graph["outputs"][0]
-    grads = g.graph.get("grads", {})
+    meta = graph.meta
+    out = meta.outputs[0]
+    grads = meta.grads or {}
     order = graph.topo()
     forward = graph.ancestors([out])
-    order = [n for n in order if n in forward] + _depth_first([n for n in order if n not in forward], args, graph)
+    backward = [n for n in order if n not in forward]
+    order = [n for n in order if n in forward] + _depth_first(backward, args, graph.users())
 
     names = _Names()
     var = {}
@@ -84,19 +85,19 @@ def _schedule(graph):
         output=(nodes[out].get("name") or var[out], var[out]),
         grads=tuple(grad_vars),
         graph=graph,
-        lines=tuple(g.graph.get("lines", ())),
-        log=tuple(g.graph.get("log", ())),
+        lines=tuple(meta.lines),
+        log=tuple(meta.log),
     )
 
 
-def _depth_first(nodes, args, graph):
+def _depth_first(nodes, args, users):
     """Order the backward nodes so each value's consumers follow it closely (Kahn's with a stack).
 
     A gradient's multiply is then followed at once by its sum, and large temporaries die young.
     """
     members = set(nodes)
     waiting = {n: sum(1 for a in set(args.get(n, ())) if a in members) for n in nodes}
-    return kahn(nodes, waiting, graph.succs.__getitem__, depth_first=True)
+    return kahn(nodes, waiting, users.__getitem__, depth_first=True)
 
 
 def _add_frees(instrs, keep):

@@ -96,8 +96,7 @@ class _Parser:
                 self.nodes[name] = {"op": "input", "name": name}
         graph = Graph.from_args(self.nodes, self.args, outputs=[], level="op", lines=self.lines,
                                 next_id=self.next_id)
-        graph.nx.graph["outputs"] = [require_name(graph, output, "equation") if output else self.sink()]
-        return graph
+        return graph.with_meta(outputs=[require_name(graph, output, "equation") if output else self.sink()])
 
     def sink(self):
         """The default output: the one equation no other equation uses (several: the one named `loss`).

@@ -21,16 +21,25 @@ class Rebuilder:
         self.old_nodes, self.old_args = graph.parts()
         self.nodes, self.operands, self.rep = {}, {}, {}
         self.shape = {}  # static shape classes of the new nodes
-        self.next_id = graph.nx.graph["next_id"]
+        self.next_id = graph.meta.next_id
         self.current = {}
+        self.owned = set()  # nodes whose attribute dict is this pass's own (the others are shared, unchanged)
 
     def keep(self, n, args=()):
-        self.nodes[n] = d = dict(self.old_nodes[n])
+        """Keep node n (with operands `args`), sharing its attribute dict with the old graph."""
+        self.nodes[n] = d = self.old_nodes[n]
         if args:
             self.operands[n] = args
         self.shape[n] = shape_class(n, d["op"], [self.shape[a] for a in args])
         self.rep[n] = n
         return n
+
+    def edit(self, n):
+        """Node n's attribute dict, copied first if it is still shared with the old graph."""
+        if n not in self.owned:
+            self.nodes[n] = dict(self.nodes[n])
+            self.owned.add(n)
+        return self.nodes[n]
 
     def inherit(self, n):
         """When node n was replaced, its replacement carries on saying whose adjoint it is."""
@@ -39,14 +48,13 @@ class Rebuilder:
             return
         current = self.nodes[new].get("adj_of")
         if current is None or (current.startswith("%") and not whose.startswith("%")):  # names win
-            self.nodes[new]["adj_of"] = whose
+            self.edit(new)["adj_of"] = whose
 
     def finish(self):
-        attrs = dict(self.graph.nx.graph, next_id=self.next_id)
-        attrs["outputs"] = [self.rep[o] for o in attrs["outputs"]]
-        if "grads" in attrs:
-            attrs["grads"] = {k: self.rep[v] for k, v in attrs["grads"].items()}
-        return Graph.from_args(self.nodes, self.operands, **attrs)
+        meta = self.graph.meta
+        grads = None if meta.grads is None else {k: self.rep[v] for k, v in meta.grads.items()}
+        return Graph.from_args(self.nodes, self.operands, **dict(vars(meta), next_id=self.next_id, grads=grads,
+                                                                  outputs=[self.rep[o] for o in meta.outputs]))
 
     # The view algebra.rewrite needs.
     def value(self, n):
@@ -79,6 +87,7 @@ class Rebuilder:
         self.next_id += 1
         keep = {k: self.current[k] for k in ("line", "role") if k in self.current}
         self.nodes[node] = dict(keep, op=op, **{k: v for k, v in attrs.items() if v != ()})
+        self.owned.add(node)
         if args:
             self.operands[node] = tuple(args)
         self.shape[node] = shape_class(node, op, [self.shape[a] for a in args])

@@ -1,0 +1,38 @@
+"""The Graph itself: its tables, its networkx view, its metadata."""
+
+import irgraph
+import passes
+from irgraph.ir.graph import Meta
+
+
+def test_editing_the_networkx_graph_is_what_the_next_pass_sees():
+    """Regression: Graph.parts() once served a remembered operand table after g.nx had been edited, so
+    simplify brought a removed edge back."""
+    g = irgraph.parse("a = x * y\nloss = a + z")
+    g.nx.remove_edge("y", "a")
+    g.nx.add_edge("z", "a", pos=1)
+    assert "a = x*z" in str(passes.simplify(g)).splitlines()
+    assert "a = x*z" in str(passes.cse(g)).splitlines()
+    assert float(irgraph.compile(g, wrt=["x"]).run({"x": 2.0, "y": 5.0, "z": 3.0}).value) == 9.0
+
+
+def test_editing_a_pass_result_leaves_its_input_alone():
+    """Passes share unchanged attribute dicts; the networkx view of a graph has dicts of its own."""
+    g = irgraph.parse("a = x * y\nloss = sin(a)")
+    before = str(g)
+    out = passes.simplify(g)
+    out.nx.nodes["loss"]["op"] = "cos"
+    assert str(g) == before
+    assert str(passes.simplify(g)) == before
+
+
+def test_the_metadata_is_a_dataclass_and_the_networkx_graph_attributes_alike():
+    g = irgraph.parse("a = x * y\nloss = a + 1")
+    assert g.meta == Meta(outputs=("loss",), level="op", lines=("a = x * y", "loss = a + 1"),
+                          next_id=g.meta.next_id)
+    compiled = passes.run_pipeline(g, wrt=["x"])
+    assert compiled.meta.grads is not None and set(compiled.grads) == {"x"}
+    assert [name for name, _, _ in compiled.meta.log] == [p.__name__ for p in passes.PIPELINE]
+    attrs = compiled.nx.graph
+    assert attrs["outputs"] == compiled.outputs and attrs["grads"] == compiled.grads
+    assert compiled.meta == Meta.of(attrs)
