@@ -5,8 +5,10 @@ usage errors exit 2. No traceback reaches the terminal.
 """
 
 import argparse
+import contextlib
 import json
 import sys
+import warnings
 
 import numpy
 
@@ -14,7 +16,7 @@ import viz
 from viz.explain import explain
 
 from . import data as datalib
-from .ir.errors import Error, ParseError
+from .ir.errors import Error, NonFiniteWarning, ParseError
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL = 1, 2, 70
 
@@ -26,7 +28,8 @@ def main(argv=None):
         parser.print_help()
         return EXIT_USAGE
     try:
-        return args.handler(args) or 0
+        with _warnings_printed(args):
+            return args.handler(args) or 0
     except ParseError as e:
         print(f"{args.model_label}:{e}", file=sys.stderr)
     except Error as e:
@@ -40,6 +43,21 @@ def main(argv=None):
               file=sys.stderr)
         return EXIT_INTERNAL
     return EXIT_ERROR
+
+
+@contextlib.contextmanager
+def _warnings_printed(args):
+    """irgraph's own warnings (a NaN appearing while running) print as `MODEL: warning: ...`."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NonFiniteWarning)
+        try:
+            yield
+        finally:
+            for w in caught:
+                if issubclass(w.category, NonFiniteWarning):
+                    print(f"{getattr(args, 'model_label', 'irgraph')}: warning: {w.message}", file=sys.stderr)
+                else:
+                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def _parser():
@@ -63,6 +81,8 @@ def _parser():
     r.add_argument("--device", default="numpy", choices=["numpy", "cupy", "auto"],
                    help="where to run (auto: cupy when a GPU works, else numpy)")
     r.add_argument("--json", action="store_true", help='print {"value": ..., "grads": {...}} as JSON')
+    r.add_argument("--check-finite", action="store_true",
+                   help="a NaN or Inf is an error naming the first equation that made it (default: a warning)")
 
     d = command("render", _render, "draw the annotated graph with Graphviz")
     _common(d)
@@ -115,7 +135,7 @@ def _run(args):
     import irgraph
 
     prog = irgraph.compile(_graph(args), wrt=_wrt(args))
-    res = prog.run(_inputs(args), device=args.device)
+    res = prog.run(_inputs(args), device=args.device, check_finite=args.check_finite)
     if args.device == "auto":
         print(f"irgraph: running on {res.device}", file=sys.stderr)
     res = res.to_numpy()

@@ -1,10 +1,14 @@
 """The executor: interprets a Program instruction by instruction on NumPy or CuPy arrays."""
 
+import contextlib
 from dataclasses import dataclass
+
+import numpy
 
 from ..ir.errors import Error
 from ..ir.ops import apply
 from ..ir.shapes import infer
+from . import finite
 from .devices import to_numpy
 from .runtime import _array
 
@@ -22,22 +26,33 @@ class Result:
         return Result(to_numpy(self.value), {k: to_numpy(v) for k, v in self.grads.items()}, "numpy")
 
 
-def execute(program, inputs, xp, device):
-    """Run the program; a Result of the output's value and the gradients."""
-    env = trace(program, inputs, xp)
-    return Result(env[program.output[1]], {name: env[v] for name, v in program.grads}, device)
+def execute(program, inputs, xp, device, check_finite=False):
+    """Run the program; a Result of the output's value and the gradients.
+
+    A NaN or Inf is reported by the first equation that produced it: as a NonFiniteWarning, or with
+    check_finite as an Error. NumPy's own RuntimeWarnings (which would point into irgraph) are silenced.
+    """
+    with _quiet(xp):
+        env = trace(program, inputs, xp, check_finite=check_finite)
+        result = Result(env[program.output[1]], {name: env[v] for name, v in program.grads}, device)
+        if not check_finite and not finite.results_finite(xp, result):
+            env = trace(program, inputs, xp, keep=True)  # again, keeping every value, to find the first
+            finite.warn(finite.explain(program, env, xp))
+    return result
 
 
-def trace(program, inputs, xp, keep=False):
-    """Run the program; its variables at the end ({variable: value}), every one of them with `keep`."""
+def trace(program, inputs, xp, keep=False, check_finite=False):
+    """Run the program; its variables at the end ({variable: value}), every one of them with `keep`.
+
+    check_finite: an Error at the first input or instruction whose value is not finite.
+    """
     if not hasattr(inputs, "keys"):
         raise Error(f"inputs must be a mapping of names to values, not {type(inputs).__name__}")
+    missing = [(name, v) for name, v in program.inputs if name not in inputs]
+    if missing:
+        raise Error(_missing(program, missing))
     env = {}
     for name, v in program.inputs:
-        if name not in inputs:
-            first = program.uses(v)
-            where = f" (used in {program.where(first)})" if first else ""
-            raise Error(f"missing input {name!r}{where}")
         value = inputs[name]
         if type(value) is float and xp.__name__ == "numpy":  # NumPy takes Python floats as they are
             env[v] = value
@@ -50,16 +65,35 @@ def trace(program, inputs, xp, keep=False):
     out_name, out_var = program.output
     if program.grads and shapes.get(out_var, ()) != ():
         raise Error(_not_scalar(program, out_name, out_var, shapes[out_var]))
+    if check_finite and finite.bad_input(program, env, xp):
+        raise Error(finite.bad_input(program, env, xp) + " (check_finite=True)")
     for ins in program.instrs:
         args = [env[a] if isinstance(a, str) else a for a in ins.args]
         try:
             env[ins.out] = apply(ins.op, xp, args, ins.params)
         except Exception as e:  # noqa: BLE001 - whatever the array library raises, named by equation
             raise Error(f"{ins.op} failed in {program.where(ins)}: {type(e).__name__}: {e}") from None
+        if check_finite and not finite.is_finite(xp, env[ins.out]):
+            raise Error(finite.describe(program, ins, env, xp) + " (check_finite=True)")
         if not keep:
             for f in ins.frees:
                 del env[f]
     return env
+
+
+def _missing(program, missing):
+    """Every missing input at once, each with the first equation that uses it."""
+    def one(name, v):
+        first = program.uses(v)
+        return f"{name!r} (used in {program.where(first)})" if first else repr(name)
+    if len(missing) == 1:
+        return f"missing input {one(*missing[0])}"
+    return "missing inputs: " + "; ".join(one(name, v) for name, v in missing)
+
+
+def _quiet(xp):
+    """NumPy reports NaN and Inf as RuntimeWarnings pointing into irgraph's files; finite.py reports them."""
+    return numpy.errstate(all="ignore") if xp is numpy else contextlib.nullcontext()
 
 
 def _not_scalar(program, name, variable, shape):

@@ -7,6 +7,10 @@ class Error(Exception):
     """Every error a user can cause: bad model text, bad inputs, a missing device."""
 
 
+class NonFiniteWarning(RuntimeWarning):
+    """A NaN or an Inf appeared while running a program (an irgraph.Error with check_finite=True)."""
+
+
 class ParseError(Error):
     """A problem in the model text, at a line and column (both 1-based)."""
 

@@ -87,10 +87,13 @@ class Program:
         return "\n".join(lines)
 
     # ---- running ----------------------------------------------------------------------------------------
-    def run(self, inputs, device="numpy"):
-        """Evaluate the output and its gradients on `device` ("numpy", "cupy" or "auto")."""
+    def run(self, inputs, device="numpy", check_finite=False):
+        """Evaluate the output and its gradients on `device` ("numpy", "cupy" or "auto").
+
+        A NaN or Inf is a NonFiniteWarning naming the first equation that made it; with check_finite=True
+        it is an irgraph.Error instead."""
         xp, device = devices.get_xp(device)
-        return execute.execute(self, inputs, xp, device)
+        return execute.execute(self, inputs, xp, device, check_finite)
 
     def where(self, instr):
         """Which equation an instruction belongs to, as people read it."""
