@@ -5,6 +5,8 @@ and read at call time, so importing `passes` or `viz` first (which import the co
 __init__) works as well as importing irgraph first.
 """
 
+import os
+
 import passes
 
 from .ir.errors import Error
@@ -22,7 +24,10 @@ def compile(model, wrt=None, output=None):
 
 
 def as_graph(model, output=None):
-    """The op-level Graph of model text or of a Graph (never mutated), with `output` as its output."""
+    """The op-level Graph of model text, a model file's path or a Graph (never mutated), with `output`
+    as its output."""
+    if isinstance(model, os.PathLike) or _looks_like_a_path(model):
+        model = read_model(model)
     if isinstance(model, str):
         graph = parse(model)
     elif isinstance(model, Graph):
@@ -30,7 +35,23 @@ def as_graph(model, output=None):
             raise Error("compile needs the op-level graph from irgraph.parse, not the equation level")
         graph = model
     else:
-        raise Error(f"compile takes model text or an irgraph.Graph, not {type(model).__name__}")
+        raise Error(f"compile takes model text, a path or an irgraph.Graph, not {type(model).__name__}")
     if output is not None:
         graph = graph.with_meta(outputs=[require_name(graph, output, "equation")])
     return graph
+
+
+def _looks_like_a_path(model):
+    """One line without `=` that names a file, ends in .eq or has a slash: model text always has an `=`."""
+    if not isinstance(model, str) or "=" in model or "\n" in model or not model.strip():
+        return False
+    return os.path.isfile(model) or model.endswith(".eq") or "/" in model or os.sep in model
+
+
+def read_model(path):
+    """The text of a model file; a missing one is an Error."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise Error(f"no model file {os.fspath(path)!r} (model text needs at least one `name = expression`)") from None

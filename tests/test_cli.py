@@ -369,3 +369,15 @@ def test_fit_errors(tmp_path, capsys, argv, fragment):
         code, err = e.code, capsys.readouterr().err
     assert code != 0 and fragment in err
     assert_no_traceback(err)
+
+
+def test_command_warns_about_nan_and_check_finite_makes_it_an_error():
+    argv = ["run", "-", "--set", "x=[0, 1]", "--set", "w=[1, 1]", "--wrt", "w"]
+    warned = irgraph_command(*argv, stdin="h = log(x)\nloss = sum(w * h)\n")
+    assert warned.returncode == 0
+    assert warned.stdout.startswith("loss = -inf\n")
+    assert warned.stderr == ("<stdin>: warning: non-finite value in line 1: h = log(x): log gave -inf in 1 of 2 "
+                             "elements from x in [0, 1]\n")  # and no NumPy RuntimeWarning
+    failed = irgraph_command(*argv, "--check-finite", stdin="h = log(x)\nloss = sum(w * h)\n")
+    assert failed.returncode == 1 and failed.stdout == ""
+    assert failed.stderr.startswith("<stdin>: error: non-finite value in line 1: h = log(x)")

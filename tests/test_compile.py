@@ -322,6 +322,15 @@ def test_missing_input_names_the_variable():
     assert "a2 = w2 * x2" in str(info.value)  # and where it is used
 
 
+def test_every_missing_input_is_named_at_once_with_its_equation():
+    prog = irgraph.compile(SEED, wrt=["w1"])
+    with pytest.raises(irgraph.Error) as info:
+        prog.run({k: v for k, v in SEED_INPUTS.items() if k not in ("x2", "y")})
+    assert "missing inputs: " in str(info.value)
+    assert "'x2' (used in line 4: a2 = w2 * x2)" in str(info.value)
+    assert "'y' (used in line 6: loss = (yhat - y)^2)" in str(info.value)
+
+
 @pytest.mark.parametrize("text, inputs, fragments", [
     ("h = w * x\nloss = sum(h)", {"w": np.ones((2, 3)), "x": np.ones(4)}, ["h = w * x", "(2, 3)", "(4,)"]),
     ("z = A @ x\nloss = sum(z)", {"A": np.ones((2, 3)), "x": np.ones(4)}, ["z = A @ x", "(2, 3)", "(4,)"]),

@@ -6,7 +6,7 @@ from ..ir.errors import Error
 
 DEVICES = ("numpy", "cupy", "auto")
 
-_CUPY_HELP = "install the gpu extra: pip install -e '.[gpu]' (CuPy for CUDA 12)"
+_CUPY_HELP = 'install it with pip install "irgraph[gpu]" (or the cupy-cuda12x package directly)'
 
 
 def get_xp(device="numpy"):

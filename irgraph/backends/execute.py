@@ -32,10 +32,10 @@ def execute(program, inputs, xp, device, check_finite=False):
     A NaN or Inf is reported by the first equation that produced it: as a NonFiniteWarning, or with
     check_finite as an Error. NumPy's own RuntimeWarnings (which would point into irgraph) are silenced.
     """
-    with _quiet(xp):
+    with quiet(xp):
         env = trace(program, inputs, xp, check_finite=check_finite)
         result = Result(env[program.output[1]], {name: env[v] for name, v in program.grads}, device)
-        if not check_finite and not finite.results_finite(xp, result):
+        if not check_finite and not finite.all_finite(xp, result.value, result.grads):
             env = trace(program, inputs, xp, keep=True)  # again, keeping every value, to find the first
             finite.warn(finite.explain(program, env, xp))
     return result
@@ -91,7 +91,7 @@ def _missing(program, missing):
     return "missing inputs: " + "; ".join(one(name, v) for name, v in missing)
 
 
-def _quiet(xp):
+def quiet(xp):
     """NumPy reports NaN and Inf as RuntimeWarnings pointing into irgraph's files; finite.py reports them."""
     return numpy.errstate(all="ignore") if xp is numpy else contextlib.nullcontext()
 

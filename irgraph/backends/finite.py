@@ -22,8 +22,9 @@ def is_finite(xp, x):
     return bool(xp.all(xp.isfinite(x)))
 
 
-def results_finite(xp, result):
-    return is_finite(xp, result.value) and all(is_finite(xp, g) for g in result.grads.values())
+def all_finite(xp, value, grads):
+    """True when the value and every gradient are finite."""
+    return is_finite(xp, value) and all(is_finite(xp, g) for g in grads.values())
 
 
 def bad_input(program, env, xp):

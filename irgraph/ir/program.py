@@ -86,6 +86,12 @@ class Program:
         lines.append(f"  return {self.output[1]}, {{{', '.join(f'{n}: {v}' for n, v in self.grads)}}}")
         return "\n".join(lines)
 
+    def __repr__(self):
+        s = self.stats
+        wrt = f"wrt {', '.join(self.wrt)}" if self.wrt else "no gradients"
+        return (f"<irgraph.Program {self.output[0]}, {wrt}: {s['forward_ops']} forward and "
+                f"{s['backward_ops']} backward instructions>")
+
     # ---- running ----------------------------------------------------------------------------------------
     def run(self, inputs, device="numpy", check_finite=False):
         """Evaluate the output and its gradients on `device` ("numpy", "cupy" or "auto").
