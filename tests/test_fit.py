@@ -4,6 +4,7 @@ validation split, divergence, progress output and the loss plot."""
 
 import io
 import json
+import pathlib
 
 import numpy as np
 import pytest
@@ -140,7 +141,7 @@ def test_optimizer_steps_match_the_textbook_rules(optimizer):
 
 def test_mini_batches_are_a_seeded_shuffle():
     data = linear_data(n=300)
-    kw = dict(shapes=SCALARS, lr=0.05, steps=400, batch_size=32, progress=False)
+    kw = {"shapes": SCALARS, "lr": 0.05, "steps": 400, "batch_size": 32, "progress": False}
     a = irgraph.fit(LINREG, data, "zeros", seed=4, **kw)
     b = irgraph.fit(LINREG, data, "zeros", seed=4, **kw)
     c = irgraph.fit(LINREG, data, "zeros", seed=5, **kw)
@@ -261,7 +262,7 @@ def test_log_scale_only_when_the_loss_spans_decades():
 def test_saved_parameters_run_with_the_data(tmp_path):
     data = linear_data()
     result = irgraph.fit(LINREG, data, "zeros", shapes=SCALARS, lr=0.05, steps=2000, progress=False)
-    learned = json.loads(open(result.save(tmp_path / "learned.json")).read())
+    learned = json.loads(pathlib.Path(result.save(tmp_path / "learned.json")).read_text())
     assert learned == pytest.approx({k: float(v) for k, v in result.params.items()})
     res = irgraph.compile(LINREG).run({**data, **learned})
     assert res.value == pytest.approx(result.loss)
