@@ -17,6 +17,7 @@ from viz.explain import explain
 
 from . import data as datalib
 from .ir.errors import Error, NonFiniteWarning, ParseError
+from .ir.graph import parse_wrt
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL = 1, 2, 70
 
@@ -93,8 +94,8 @@ def _parser():
                    help="which graph to draw (default: the annotated forward graph)")
     d.add_argument("--ops", action="store_true", help="draw one node per operation, not per equation")
 
-    e = command("explain", _explain, "print the chain-rule derivation of one gradient")
-    e.add_argument("--wrt", required=True, metavar="NAME", help="the input to differentiate with respect to")
+    e = command("explain", _explain, "print the chain-rule derivation of gradients, one input at a time")
+    e.add_argument("--wrt", required=True, metavar="A,B", help="the inputs to differentiate with respect to")
     e.add_argument("--output", metavar="NAME", help="the equation to differentiate (default: the one no other uses)")
 
     _fit_arguments(command("fit", _fit, "learn the parameters from data with gradient steps"))
@@ -166,7 +167,9 @@ def _render(args):
 
 
 def _explain(args):
-    print(explain(_graph(args), args.wrt))
+    graph = _graph(args)
+    wrt = parse_wrt(graph, args.wrt)  # inputs only, as compile takes them: an equation name is refused
+    print("\n\n".join(explain(graph, w) for w in wrt))
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------

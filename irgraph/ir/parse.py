@@ -25,7 +25,7 @@ _OPS = frozenset("+-*/^@") | {"**"}
 
 def _kind(token):
     c = token[0]
-    if c.isdigit() or (c == "." and len(token) > 1):
+    if c in "0123456789" or (c == "." and len(token) > 1):  # not isdigit(): '²' is a digit to Python
         return "num"
     if c == "_" or (c.isascii() and c.isalpha()):
         return "name"
@@ -48,6 +48,14 @@ _NOT_IN_LANGUAGE = {
     ";": "one equation per line, please (no ';')",
     "{": "'{' is not part of the model language",
     "}": "'}' is not part of the model language",
+    # Pasted from a paper or a picture: the ASCII operator they stand for.
+    "−": "'−' is a Unicode minus; write '-'",
+    "–": "'–' is a dash; write '-' for minus",
+    "×": "'×' is not an operator here; write '*'",
+    "·": "'·' is not an operator here; write '*' (or '@' for a matrix product)",
+    "⋅": "'⋅' is not an operator here; write '*' (or '@' for a matrix product)",
+    "÷": "'÷' is not an operator here; write '/'",
+    "²": "'²' is not an operator here; write '^2'",
 }
 
 
@@ -187,7 +195,7 @@ class _Parser:
                 elif kind == "name":
                     if i < n and tokens[i] == "(":
                         if text not in FUNCTIONS:
-                            hint = did_you_mean(text, FUNCTIONS)
+                            hint = did_you_mean(text, FUNCTIONS) or f"; for a product write {text}*(...)"
                             known = ", ".join(sorted(FUNCTIONS))
                             fail(i - 1, f"unknown function {text!r}{hint} (known: {known})")
                         stack.append(["(", text, i - 1, 1])
@@ -238,11 +246,11 @@ class _Parser:
                     if fn is not None:
                         self.call(where, fn, nargs, values)
             elif kind == "bad":
-                fail(i - 1, self.bad_message(text))
+                fail(i - 1, _after_operand(tokens, i - 1) or self.bad_message(text))
             elif text == "=":
                 fail(i - 1, "unexpected '=': one equation per line, and '==' is not an operator")
             else:
-                fail(i - 1, f"expected an operator before {text!r}")
+                fail(i - 1, f"expected an operator before {text!r}{_implicit_product(tokens[i - 2], text)}")
         if expect_operand:
             if n == 2:
                 fail(2, "expected an expression after '='")
@@ -289,6 +297,31 @@ class _Parser:
         del values[len(values) - row.arity:]
         attrs = {"params": row.bind(params)} if row.params else {}
         values.append(self.add(fn, operands, line=lineno, **attrs))
+
+
+def _implicit_product(before, token):
+    """`2w`, `2(x + 1)`, `x y`: a product written without its `*`."""
+    if _kind(token) not in ("num", "name") and token != "(":
+        return ""
+    left = "(...)" if before == ")" else before
+    right = "(...)" if token == "(" else token
+    return f"; did you mean `{left}*{right}`?"
+
+
+def _after_operand(tokens, index):
+    """Messages for `np.exp(x)` and `x[0]`, which look like Python: say what the model language writes."""
+    before, char = tokens[index - 1], tokens[index]
+    after = tokens[index + 1] if index + 1 < len(tokens) else ""
+    if _kind(before) != "name":
+        return None
+    if char == "." and after in FUNCTIONS:
+        return f"attribute access: write `{after}(...)`, not `{before}.{after}(...)`; the model language has no modules"
+    if char == "." and _kind(after) == "name":
+        return f"attribute access (`{before}.{after}`) is not part of the model language; it has no modules or objects"
+    if char == "[":
+        return (f"indexing (`{before}[...]`) is not supported: reduce with sum({before}, axis) or "
+                f"mean({before}, axis), or pass the element you need as an input of its own")
+    return None
 
 
 def _signature(row):
