@@ -7,7 +7,9 @@ usage errors exit 2. No traceback reaches the terminal.
 import argparse
 import contextlib
 import json
+import os
 import sys
+import tempfile
 import warnings
 
 import numpy
@@ -15,6 +17,7 @@ import numpy
 import viz
 from viz.explain import explain
 
+from . import __version__, cli_help
 from . import data as datalib
 from .ir.errors import Error, NonFiniteWarning, ParseError
 from .ir.graph import parse_wrt
@@ -28,6 +31,7 @@ def main(argv=None):
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USAGE
+    args.model_label = "<stdin>" if args.model == "-" else args.model
     try:
         with _warnings_printed(args):
             return args.handler(args) or 0
@@ -56,17 +60,20 @@ def _warnings_printed(args):
         finally:
             for w in caught:
                 if issubclass(w.category, NonFiniteWarning):
-                    print(f"{getattr(args, 'model_label', 'irgraph')}: warning: {w.message}", file=sys.stderr)
+                    print(f"{args.model_label}: warning: {w.message}", file=sys.stderr)
                 else:
                     warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def _parser():
-    p = argparse.ArgumentParser(prog="irgraph", description="Compile model equations to gradient programs.")
+    p = argparse.ArgumentParser(prog="irgraph", description="Compile model equations to gradient programs.",
+                                epilog=cli_help.language(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"irgraph {__version__}")
     sub = p.add_subparsers(dest="command", metavar="{compile,run,render,explain,fit}")
 
     def command(name, handler, help):
-        c = sub.add_parser(name, help=help, description=help)
+        c = sub.add_parser(name, help=help, description=help, epilog=cli_help.epilog(name),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         c.add_argument("model", metavar="MODEL", help="model file, or - for standard input")
         c.set_defaults(handler=handler)
         return c
@@ -88,7 +95,8 @@ def _parser():
     d = command("render", _render, "draw the annotated graph with Graphviz")
     _common(d)
     _values(d)
-    d.add_argument("-o", "--out", metavar="FILE", required=True, help="image to write: .svg .png .pdf .dot")
+    d.add_argument("-o", "--out", metavar="FILE", required=True,
+                   help="image to write: .svg .png .pdf .dot, or - for SVG on standard output")
     d.add_argument("--highlight", metavar="NAME", help="colour every path from the output back to NAME")
     d.add_argument("--stage", default="forward", choices=["forward", "backward", "program"],
                    help="which graph to draw (default: the annotated forward graph)")
@@ -111,7 +119,8 @@ def _values(c):
     c.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="an input value: a number or a JSON list (repeatable)")
     c.add_argument("--inputs", metavar="FILE", action="append", default=[],
-                   help="input values from .json .npz .csv .npy .zarr (repeatable: later files win)")
+                   help="input values from .json .npz .csv .npy .zarr, or - for JSON on standard input "
+                   '(repeatable: later files win); a JSON file\'s "wrt" and "output" apply when the flags are absent')
 
 
 # ---- the commands --------------------------------------------------------------------------------------
@@ -135,8 +144,9 @@ def _compile(args):
 def _run(args):
     import irgraph
 
+    inputs = _inputs(args)  # first: a JSON inputs file may name --wrt and --output
     prog = irgraph.compile(_graph(args), wrt=_wrt(args))
-    res = prog.run(_inputs(args), device=args.device, check_finite=args.check_finite)
+    res = prog.run(inputs, device=args.device, check_finite=args.check_finite)
     if args.device == "auto":
         print(f"irgraph: running on {res.device}", file=sys.stderr)
     res = res.to_numpy()
@@ -152,18 +162,24 @@ def _run(args):
 def _render(args):
     import irgraph
 
+    values = None
+    inputs = _inputs(args) if args.set or args.inputs else None  # every node's value and gradient come from these
     graph = _graph(args)
-    values = inputs = None
-    if args.set or args.inputs:
-        inputs = _inputs(args)  # every node's value and gradient are drawn from these
+    if inputs is not None:
         try:
             values = irgraph.compile(graph, wrt=_wrt(args)).run(inputs)
         except Error as e:  # e.g. a vector output has values but no gradient: still draw the values
             irgraph.compile(graph, wrt=[]).run(inputs)  # raises if the inputs are wrong
             print(f"irgraph: drawing values without gradients: {e}", file=sys.stderr)
-    path = viz.render(graph, args.out, highlight=args.highlight, values=values, inputs=inputs, stage=args.stage,
-                      ops=args.ops, wrt=_wrt(args))
-    print(f"wrote {path}", file=sys.stderr)
+    options = {"highlight": args.highlight, "values": values, "inputs": inputs, "stage": args.stage, "ops": args.ops,
+               "wrt": _wrt(args)}
+    if args.out == "-":  # SVG on standard output, for a pipe
+        with tempfile.TemporaryDirectory() as folder:
+            path = viz.render(graph, os.path.join(folder, "graph.svg"), **options)
+            with open(path, "rb") as f:
+                sys.stdout.buffer.write(f.read())
+        return
+    print(f"wrote {viz.render(graph, args.out, **options)}", file=sys.stderr)
 
 
 def _explain(args):
@@ -209,8 +225,22 @@ def _wrt(args):
 
 
 def _inputs(args):
+    """Input values from --inputs (files, or - for JSON on standard input) and --set. A JSON inputs file's
+    "wrt" and "output" stand in for flags that are not given, and the command says so."""
     values = {}
-    values.update(datalib.load(args.inputs))
+    for source in args.inputs:
+        if source == "-":
+            if args.model == "-":
+                raise Error("the model and --inputs cannot both come from standard input")
+            document = datalib.json_document(sys.stdin.read(), "<stdin>")
+            values.update(datalib.json_values(document, "<stdin>"))
+        else:
+            values.update(datalib.load(source))
+            if not source.lower().endswith(".json"):
+                continue
+            with open(source, encoding="utf-8") as f:
+                document = datalib.json_document(f.read(), source)
+        _take_options(args, datalib.json_options(document), "standard input" if source == "-" else source)
     for item in args.set:
         name, eq, text = item.partition("=")
         if not eq or not name.strip():
@@ -220,6 +250,16 @@ def _inputs(args):
         except (json.JSONDecodeError, TypeError, ValueError):
             raise Error(f"--set {name.strip()}: {text!r} is not a number or a JSON list of numbers") from None
     return values
+
+
+def _take_options(args, options, where):
+    """--wrt and --output from an inputs file, where the command line does not give them."""
+    taken = [f"--{k} {v}" for k, v in options.items() if getattr(args, k, "") is None]
+    for k, v in options.items():
+        if getattr(args, k, "") is None:
+            setattr(args, k, v)
+    if taken:
+        print(f"irgraph: using {' '.join(taken)} from {where}", file=sys.stderr)
 
 
 def _plain(x):

@@ -71,20 +71,46 @@ def _csv(path):
 
 def _json(path):
     with open(path, encoding="utf-8") as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as e:
-            raise Error(f"{path}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}") from None
-    if isinstance(data, dict) and isinstance(data.get("inputs"), dict):
-        data = data["inputs"]  # the examples' reference files keep their inputs under "inputs"
+        return json_values(json_document(f.read(), path), path)
+
+
+def json_document(text, where):
+    """The JSON object in `text` (from `where`, a path or "<stdin>", for messages)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise Error(f"{where}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}") from None
     if not isinstance(data, dict):
-        raise Error(f"{path}: expected a JSON object of name: value")
+        raise Error(f"{where}: expected a JSON object of name: value")
+    return data
+
+
+def json_options(data):
+    """The "wrt" and "output" a JSON inputs document names ({} when it names neither), as the CLI's flags."""
+    options = {}
+    if isinstance(data.get("wrt"), list) and all(isinstance(w, str) for w in data["wrt"]):
+        options["wrt"] = ",".join(data["wrt"])
+    elif isinstance(data.get("wrt"), str):
+        options["wrt"] = data["wrt"]
+    if isinstance(data.get("output"), str):
+        options["output"] = data["output"]
+    return options
+
+
+def json_values(data, where):
+    """{name: float or array} from a JSON inputs document: a plain object of name: value, or the
+    examples' reference files, which keep their inputs under "inputs" (beside "wrt", "output", ...)."""
+    if isinstance(data.get("inputs"), dict):
+        data = data["inputs"]
+    else:
+        options = json_options(data)
+        data = {k: v for k, v in data.items() if k not in options}
     out = {}
     for name, value in data.items():
         try:
             out[name] = plain_array(value)
         except (TypeError, ValueError):
-            raise Error(f"{path}: {name!r} must be a number or a (nested) list of numbers") from None
+            raise Error(f"{where}: {name!r} must be a number or a (nested) list of numbers") from None
     return out
 
 
