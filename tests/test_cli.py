@@ -381,3 +381,82 @@ def test_command_warns_about_nan_and_check_finite_makes_it_an_error():
     failed = irgraph_command(*argv, "--check-finite", stdin="h = log(x)\nloss = sum(w * h)\n")
     assert failed.returncode == 1 and failed.stdout == ""
     assert failed.stderr.startswith("<stdin>: error: non-finite value in line 1: h = log(x)")
+
+
+# ---- conventions (issue 10) ---------------------------------------------------------------------------------
+
+def test_command_version():
+    import irgraph
+
+    done = irgraph_command("--version")
+    assert done.returncode == 0 and done.stdout == f"irgraph {irgraph.__version__}\n"
+
+
+@pytest.mark.parametrize("command", ["compile", "run", "render", "explain", "fit"])
+def test_command_help_shows_a_worked_example_and_the_language(command):
+    done = irgraph_command(command, "--help")
+    assert done.returncode == 0
+    assert f"example:\n  $ irgraph {command} examples/" in done.stdout
+    assert "model language:" in done.stdout and "`name = expression`" in done.stdout
+    for function in ("exp(x)", "sum(x[, axis])", "clip(x, lo, hi)"):
+        assert function in done.stdout
+
+
+def test_the_run_example_in_the_help_prints_what_the_help_says():
+    shown = irgraph_command("run", "--help").stdout.split("example:\n  $ irgraph ")[1].split("\n\n")[0].splitlines()
+    done = irgraph_command(*shown[0].split()[:])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [line.strip() for line in shown[1:]]
+
+
+def test_command_inputs_from_stdin():
+    done = irgraph_command("run", LINEAR, "--inputs", "-", "--wrt", "w1", "--json",
+                           stdin=json.dumps({"x1": 1.5, "x2": -0.5, "y": 2, "b": 0.1, "w1": 0.2, "w2": 0.3}))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"value": 3.0625, "grads": {"w1": -5.25}}
+    both = irgraph_command("run", "-", "--inputs", "-", stdin="loss = w*x\n")
+    assert both.returncode == 1 and "cannot both come from standard input" in both.stderr
+
+
+def test_command_takes_wrt_and_output_from_the_json_inputs_file_and_says_so(tmp_path):
+    done = irgraph_command("run", "examples/linear.eq", "--inputs", "examples/linear.json")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["loss = 3.0625", "dloss/db = -3.5", "dloss/dw1 = -5.25", "dloss/dw2 = 1.75"]
+    assert done.stderr == "irgraph: using --wrt b,w1,w2 --output loss from examples/linear.json\n"
+    flags_win = irgraph_command("run", "examples/linear.eq", "--inputs", "examples/linear.json", "--wrt", "w2",
+                                "--output", "loss")
+    assert flags_win.stdout.splitlines() == ["loss = 3.0625", "dloss/dw2 = 1.75"] and flags_win.stderr == ""
+    plain = tmp_path / "plain.json"  # a plain object of inputs may name them too
+    plain.write_text(json.dumps({"w": 2, "x": 3, "wrt": "w", "output": "h"}))
+    done = irgraph_command("run", "-", "--inputs", plain, stdin="h = w*x\nk = h + 1\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["h = 6", "dh/dw = 3"]
+    assert f"irgraph: using --wrt w --output h from {plain}\n" in done.stderr
+
+
+def test_command_render_to_stdout_writes_svg():
+    done = irgraph_command("render", LINEAR, "--inputs", "examples/linear.json", "--highlight", "w1", "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("<?xml") and "<svg" in done.stdout and "3.062" in done.stdout
+    assert "wrote" not in done.stderr
+
+
+def test_command_explain_takes_inputs_only_and_each_of_several():
+    refused = irgraph_command("explain", LINEAR, "--wrt", "yhat")
+    assert refused.returncode == 1
+    assert "cannot take the gradient with respect to 'yhat': it is computed by an equation (line 5)" in refused.stderr
+    both = irgraph_command("explain", LINEAR, "--wrt", "x1,w1")
+    assert both.returncode == 0, both.stderr
+    assert "∂loss/∂x1 = 2*(yhat - y) * w1" in both.stdout and "∂loss/∂w1 = 2*(yhat - y) * x1" in both.stdout
+
+
+@pytest.mark.parametrize("line, message", [
+    ("loss = 2w", "<stdin>:1:9: error: expected an operator before 'w'; did you mean `2*w`?"),
+    ("loss = np.exp(x)", "<stdin>:1:10: error: attribute access: write `exp(...)`, not `np.exp(...)`"),
+    ("loss = x[0]", "<stdin>:1:9: error: indexing (`x[...]`) is not supported"),
+    ("loss = a − b", "<stdin>:1:10: error: '−' is a Unicode minus; write '-'"),
+])
+def test_command_errors_that_teach(line, message):
+    done = irgraph_command("compile", "-", stdin=line + "\n")
+    assert done.returncode == 1 and done.stderr.startswith(message)
+    assert_no_traceback(done.stderr)

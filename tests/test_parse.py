@@ -196,8 +196,8 @@ ERRORS = [
     ("# nothing but a comment\n\n   \n", 1, 1, "empty model"),
     ("a = x.y", 1, 6, "attribute access"),
     ("a = x.__class__", 1, 6, "attribute access"),
-    ("a = x[0]", 1, 6, "indexing (`x[...]`) is not supported: reduce with sum(x, axis) or mean(x, axis), or pass "
-                       "the element you need as an input of its own"),
+    ("a = x[0]", 1, 6, ("indexing (`x[...]`) is not supported: reduce with sum(x, axis) or mean(x, axis), or pass "
+                       "the element you need as an input of its own")),
     # Python and textbook habits: say what the model language writes instead.
     ("a = 2w", 1, 6, "expected an operator before 'w'; did you mean `2*w`?"),
     ("a = 1e-3w + b", 1, 9, "did you mean `1e-3*w`?"),
