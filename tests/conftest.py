@@ -1,7 +1,13 @@
 """Fixtures shared by the end-to-end tests (the corpus itself is tests/cases.py)."""
 
+import os
+
 import pytest
 from cases import DEVICES
+
+# The compiler checks its IR after every pass and the Program it schedules (Graph.verify, Program.verify)
+# throughout the test suite, and in the CLI tests' subprocesses too, which inherit the environment.
+os.environ.setdefault("IRGRAPH_VERIFY", "1")
 
 
 @pytest.fixture(params=DEVICES)

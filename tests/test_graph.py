@@ -1,5 +1,7 @@
 """The Graph itself: its tables, its networkx view, its metadata."""
 
+import pytest
+
 import irgraph
 import passes
 from irgraph.ir.graph import Meta
@@ -36,3 +38,26 @@ def test_the_metadata_is_a_dataclass_and_the_networkx_graph_attributes_alike():
     attrs = compiled.nx.graph
     assert attrs["outputs"] == compiled.outputs and attrs["grads"] == compiled.grads
     assert compiled.meta == Meta.of(attrs)
+
+
+def test_with_irgraph_verify_a_pass_that_breaks_the_graph_is_caught(monkeypatch):
+    def drop_an_operand(graph):
+        nodes, args = graph.parts()
+        args["loss"] = args["loss"][:1]  # `add` left with one operand
+        return irgraph.Graph.from_args(nodes, args, **vars(graph.meta))
+
+    g = irgraph.parse("a = x * y\nloss = a + x")
+    monkeypatch.setenv("IRGRAPH_VERIFY", "1")
+    with pytest.raises(AssertionError, match="after pass drop_an_operand: node loss \\(add\\) has 1 operands"):
+        passes.run_pipeline(g, pipeline=(passes.simplify, drop_an_operand))
+    monkeypatch.setenv("IRGRAPH_VERIFY", "0")
+    passes.run_pipeline(g, pipeline=(passes.simplify, drop_an_operand))  # unchecked: nothing notices
+
+
+def test_verify_finds_a_cycle_and_a_dangling_operand():
+    g = irgraph.parse("a = x * y\nloss = a + x")
+    nodes, args = g.parts()
+    with pytest.raises(AssertionError, match="cycle"):
+        irgraph.Graph.from_args(nodes, dict(args, a=("loss", "y")), **vars(g.meta)).verify()
+    with pytest.raises(AssertionError, match="not a node"):
+        irgraph.Graph.from_args(nodes, dict(args, a=("x", "nowhere")), **vars(g.meta)).verify()

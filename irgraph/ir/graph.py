@@ -313,6 +313,10 @@ class Graph:
     def verify(self):
         """Check the IR's invariants; raises AssertionError naming the first broken one."""
         nodes, args = self.parts()
+        for n, ops in args.items():
+            assert n in nodes, f"{n} has operands but is not a node"
+            for a in ops:
+                assert a in nodes, f"node {n} uses {a}, which is not a node"
         try:
             self.topo()
         except Error:
@@ -321,8 +325,6 @@ class Graph:
         for n, d in nodes.items():
             op = d.get("op")
             assert op is not None, f"node {n} has no op"
-            for a in args.get(n, ()):
-                assert a in nodes, f"node {n} uses {a}, which is not a node"
             if level == "equation":
                 assert op in ("input", "equation"), f"node {n}: {op}"
                 continue

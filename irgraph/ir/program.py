@@ -9,6 +9,7 @@ from ..backends import codegen, devices, execute
 from .errors import equation_text
 from .expr import number
 from .graph import Graph
+from .ops import OPS
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,45 @@ class Program:
         wrt = f"wrt {', '.join(self.wrt)}" if self.wrt else "no gradients"
         return (f"<irgraph.Program {self.output[0]}, {wrt}: {s['forward_ops']} forward and "
                 f"{s['backward_ops']} backward instructions>")
+
+    # ---- checking ---------------------------------------------------------------------------------------
+    def verify(self):
+        """Check the Program's invariants; raises AssertionError naming the first broken one.
+
+        SSA (each variable assigned once, never over an input); every variable read is defined before and
+        not yet dropped; each drop comes at the variable's last read, once, and never drops the output or a
+        gradient; each op is known and gets as many operands as its row says.
+        """
+        kept = {self.output[1]} | {v for _, v in self.grads}
+        live = {v for _, v in self.inputs}
+        assert len(live) == len(self.inputs), f"an input variable is listed twice: {self.inputs}"
+        last = {}
+        for i, ins in enumerate(self.instrs):
+            for a in ins.args:
+                if isinstance(a, str):
+                    last[a] = i
+        defined = set(live)
+        for i, ins in enumerate(self.instrs):
+            where = f"instruction {i + 1} ({ins})"
+            assert ins.op in OPS, f"{where}: unknown op {ins.op!r}"
+            assert len(ins.args) == OPS[ins.op].arity, f"{where}: {len(ins.args)} operands"
+            for a in ins.args:
+                if isinstance(a, str):
+                    assert a in live, (f"{where} reads {a}, which is " +
+                                       ("dropped before" if a in defined else "not defined before"))
+            assert ins.out not in defined, f"{where} assigns {ins.out} a second time (not SSA)"
+            defined.add(ins.out)
+            live.add(ins.out)
+            for f in ins.frees:
+                assert f in live, f"{where} drops {f}, which is not live"
+                assert f not in kept, f"{where} drops {f}, which the program returns"
+                assert last.get(f) == i, f"{where} drops {f} before its last use (instruction {last.get(f, -1) + 1})"
+                live.discard(f)
+        for v in kept:
+            assert v in live, f"the program returns {v}, which is not defined (or was dropped)"
+        for v, i in last.items():
+            assert v in kept or v in self.instrs[i].frees, f"{v} is not dropped after its last use"
+        return self
 
     # ---- running ----------------------------------------------------------------------------------------
     def run(self, inputs, device="numpy", check_finite=False):
