@@ -2,20 +2,27 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.stamp
-
-LINEAR_SET := --set x1=1.5 --set x2=-0.5 --set y=2 --set b=0.1 --set w1=0.2 --set w2=0.3
+RUNTIME := $(VENV)/.stamp-runtime
+DEV     := $(VENV)/.stamp-dev
 
 .PHONY: venv dot test demo figures bench lint clean distclean
 
-venv: $(STAMP)
+# `make venv` (and test, lint, bench, figures) installs the dev extras: JAX, pytest, ruff, ...;
+# `make demo` needs only the runtime dependencies, which install in a fraction of the time.
+venv: $(DEV)
 
 # Re-install only when pyproject.toml changes (or the venv is missing).
-$(STAMP): pyproject.toml
+$(RUNTIME): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	@touch $@
+
+$(DEV): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
-	@touch $@
+	@touch $@ $(RUNTIME)
 
 dot:
 	@scripts/ensure_dot.sh
@@ -23,12 +30,9 @@ dot:
 test: venv dot
 	$(PY) -m pytest
 
-demo: venv dot
-	$(VENV)/bin/irgraph run examples/linear.eq --wrt b,w1,w2 $(LINEAR_SET)
-	$(VENV)/bin/irgraph compile examples/linear.eq --wrt b,w1,w2 --stats
-	@mkdir -p build
-	$(VENV)/bin/irgraph render examples/linear.eq --wrt b,w1,w2 --highlight w1 $(LINEAR_SET) -o build/linear.svg
-	@echo "annotated graph (values, gradients, the w1 path) written to build/linear.svg"
+# Runs the seed model's commands, each shown before its output (README: "Quick start").
+demo: $(RUNTIME) dot
+	@IRGRAPH=$(VENV)/bin/irgraph scripts/demo.sh
 
 # The README's pictures, committed under docs/: the seed model's annotated graph with the w1 path
 # highlighted and the values of examples/linear.json, its compiled forward + backward graph, and the

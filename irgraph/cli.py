@@ -135,6 +135,7 @@ def _compile(args):
             f.write(prog.source)
         if args.stats:
             print(stats, file=sys.stderr)
+        print(f"wrote {args.out}", file=sys.stderr)
     else:
         print(prog.source, end="")
         if args.stats:
