@@ -161,26 +161,23 @@ def _run(args):
 
 
 def _render(args):
-    import irgraph
 
-    values = None
-    inputs = _inputs(args) if args.set or args.inputs else None  # every node's value and gradient come from these
+    inputs = _inputs(args) if args.set or args.inputs else None  # every value and gradient drawn comes from these
     graph = _graph(args)
-    if inputs is not None:
-        try:
-            values = irgraph.compile(graph, wrt=_wrt(args)).run(inputs)
-        except Error as e:  # e.g. a vector output has values but no gradient: still draw the values
-            irgraph.compile(graph, wrt=[]).run(inputs)  # raises if the inputs are wrong
-            print(f"irgraph: drawing values without gradients: {e}", file=sys.stderr)
-    options = {"highlight": args.highlight, "values": values, "inputs": inputs, "stage": args.stage, "ops": args.ops,
-               "wrt": _wrt(args)}
-    if args.out == "-":  # SVG on standard output, for a pipe
-        with tempfile.TemporaryDirectory() as folder:
-            path = viz.render(graph, os.path.join(folder, "graph.svg"), **options)
-            with open(path, "rb") as f:
-                sys.stdout.buffer.write(f.read())
-        return
-    print(f"wrote {viz.render(graph, args.out, **options)}", file=sys.stderr)
+    options = {"highlight": args.highlight, "inputs": inputs, "stage": args.stage, "ops": args.ops, "wrt": _wrt(args)}
+    with warnings.catch_warnings(record=True) as notes:  # e.g. a vector output: values but no gradients
+        warnings.simplefilter("always")
+        if args.out == "-":  # SVG on standard output, for a pipe
+            with tempfile.TemporaryDirectory() as folder:
+                path = viz.render(graph, os.path.join(folder, "graph.svg"), **options)
+                with open(path, "rb") as f:
+                    sys.stdout.buffer.write(f.read())
+        else:
+            path = viz.render(graph, args.out, **options)
+    for note in notes:
+        print(f"irgraph: {note.message}", file=sys.stderr)
+    if args.out != "-":
+        print(f"wrote {path}", file=sys.stderr)
 
 
 def _explain(args):

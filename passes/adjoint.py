@@ -105,7 +105,18 @@ class _Sweep:
             else:  # the output does not depend on it
                 grads[name] = self.new("zeros_like", [name])
             self.note(grads[name], "grad_of", name)
-        return Graph.from_args(self.nodes, self.args, **dict(vars(graph.meta), grads=grads, next_id=self.next_id))
+        adjoints = {p: adj[n][0] for p, n in self.differentiated(topo).items() if n in adj}
+        return Graph.from_args(self.nodes, self.args, **dict(vars(graph.meta), grads=grads, adjoints=adjoints,
+                                                             next_id=self.next_id))
+
+    def differentiated(self, topo):
+        """{node id as parsed: its node here} for the parsed nodes that are still a variable of their own:
+        one merged with another (by CSE) or rewritten into one (x*1 → x) has no adjoint of its own here."""
+        values = self.graph.meta.values or {n: n for n in topo if self.nodes[n]["op"] != "const"}
+        seen = {}
+        for n in values.values():
+            seen[n] = seen.get(n, 0) + 1
+        return {p: n for p, n in values.items() if seen[n] == 1}
 
     def combine(self, pieces, node):
         if len(pieces) == 1:

@@ -13,4 +13,8 @@ def dce(graph: Graph) -> Graph:
         partials = graph.partials()
         if partials is not None:
             partials = {n: p for n, p in partials.items() if n in live}
-        return Graph.from_args(kept, {n: a for n, a in args.items() if n in live}, partials, **vars(graph.meta))
+        meta = vars(graph.meta)
+        for key in ("values", "adjoints"):  # what the pictures read: only what the program still computes
+            if meta[key] is not None:
+                meta = dict(meta, **{key: {k: n for k, n in meta[key].items() if n in live}})
+        return Graph.from_args(kept, {n: a for n, a in args.items() if n in live}, partials, **meta)

@@ -87,6 +87,7 @@ def _schedule(graph):
         graph=graph,
         lines=tuple(meta.lines),
         log=tuple(meta.log),
+        variables=var,
     )
 
 

@@ -5,7 +5,7 @@ Shared by render (the highlighted path and its caption) and explain. Iterative t
 """
 
 import passes
-from irgraph.ir.expr import G, const, substitute
+from irgraph.ir.expr import Expr, G, const, derivatives, substitute, var
 from irgraph.ir.graph import Graph
 
 from .names import is_pullback
@@ -59,44 +59,24 @@ def paths(graph, output, target, limit=8):
 
 
 def derivative(graph, output, target):
-    """∂output/∂target as an Expr over the graph's names, from the partials on its edges.
+    """∂output/∂target as an Expr over the graph's names, from the partials on its edges (attach_partials).
 
-    Multipliers only: nested the way the paths share their start, ∂L/∂b·(∂b/∂w + ∂b/∂a·∂a/∂w),
-    computed forward from the target (D(v) = Σ ∂v/∂u · D(u)). With pullbacks on the way: the reverse
-    sweep, each pullback applied to the gradient arriving from above (a vector-Jacobian product).
-    Returns None when there is no path.
+    The one symbolic reverse sweep (irgraph.ir.expr.derivatives) run over the graph itself: each equation
+    on the way is a node whose partials are its edges' partials, so the result reads in the graph's names,
+    ∂L/∂b·∂b/∂w + ∂L/∂b·∂b/∂a·∂a/∂w. Pullbacks are applied to the gradient arriving from above, starting
+    from 1 at the output. Returns None when there is no path.
     """
     on = ancestors(graph, output) & descendants(graph, target)
     if output not in on:
         return None
-    order = [n for n in graph.topo() if n in on]
-    edges = [(u, v, d["partial"]) for v in order for u, keyed in graph.preds[v].items() if u in on
-             for d in keyed.values()]
-    if not any(is_pullback(p) for _, _, p in edges):
-        D = {target: const(1)}
-        for v in order:
-            if v == target:
-                continue
-            total = None
-            for u, keyed in graph.preds[v].items():
-                if u in on:
-                    for d in keyed.values():
-                        piece = d["partial"] * D[u]
-                        total = piece if total is None else total + piece
-            D[v] = total
-        return D[output]
-    A = {output: const(1)}
-    for v in reversed(order):
-        if v == target:
-            break
-        g = A[v]
-        for u, keyed in graph.preds[v].items():
-            if u in on:
-                for d in keyed.values():
-                    p = d["partial"]
-                    piece = substitute(p, {G: g}) if is_pullback(p) else g * p
-                    A[u] = piece if u not in A else A[u] + piece
-    return A[target]
+    node, local = {target: var(target)}, {}
+    for v in graph.topo():
+        if v in on and v != target:
+            ins = [(u, d["partial"]) for u, keyed in graph.preds[v].items() if u in on for d in keyed.values()]
+            node[v] = Expr("equation", tuple(node[u] for u, _ in ins), v)
+            local[node[v]] = tuple(p for _, p in ins)
+    found = derivatives(node[output], [node[target]], local)[node[target]]
+    return substitute(found, {G: const(1)}) if is_pullback(found) else found
 
 
 def with_partials(graph, nodes=None, edges=None):

@@ -2,19 +2,20 @@
 marked "used ×k") and the scheduled program (`stage="program"`: one node per instruction)."""
 
 from irgraph.ir.graph import Graph, require_name
-from irgraph.ir.parse import parse
 
 from . import chain, style, trim
 from . import values as V
 from .caption import caption
-from .forward import equation_numbers
 from .names import Names, op_label
-from .scene import Numbers, Scene, esc, html_node
+from .scene import Scene, esc, html_node
 
 
-def compiled_scene(cg, program, highlight, result, inputs):
-    """The compiled graph (program None) or the scheduled program, forward and adjoints apart."""
-    if program is not None:
+def compiled_scene(program, stage, highlight, result, inputs, eq=None):
+    """The compiled graph (stage "backward") or the scheduled program (stage "program"), forward and
+    adjoints apart. eq: the model's equation-level graph for the caption (else the compiled graph's own
+    forward part)."""
+    cg = program.graph
+    if stage == "program":
         dag = program.as_graph()
         out_name = program.output[0]
         grads = dict(program.grads)  # input name -> variable
@@ -22,13 +23,13 @@ def compiled_scene(cg, program, highlight, result, inputs):
         dag = cg
         out_name = cg.nx.nodes[cg.outputs[0]].get("name") or "output"
         grads = cg.grads
+    is_program = stage == "program"
     g = dag.nx
     out = dag.outputs[0]
-    model = "\n".join(cg.nx.graph.get("lines") or (program.lines if program else ()))
     names_all = [d["name"] for _, d in cg.nx.nodes(data=True) if d.get("name")]
     names = Names(names_all, out_name)
     L = names(out_name)
-    wrt = set(cg.nx.graph.get("wrt") or grads)
+    wrt = set(grads)
     role = {n: ("input" if d["op"] in ("input",) else d.get("role", "forward")) for n, d in g.nodes(data=True)}
     grad_of = {v: k for k, v in grads.items()}
 
@@ -46,20 +47,26 @@ def compiled_scene(cg, program, highlight, result, inputs):
                 on_path |= {(u, v, k) for v in anc if role[v] == "backward"
                             for u, keyed in dag.preds[v].items() if role[u] == "backward" for k in keyed}
 
-    numbers = Numbers()
+    # Every value from running this very program, read back by variable.
+    numbers, model_numbers = V.Numbers(), V.Numbers()
     if inputs is not None:
-        vals = V.run_program(program, inputs) if program is not None else V.forward(cg, inputs)
-        numbers = Numbers(vals)
+        program, env = V.run(program, inputs)
+        numbers = V.Numbers(env if is_program else {n: x for n in g if (x := V.read(program, env, n)) is not None})
+        model_numbers = V.parsed(program, env, out_name)
     elif result is not None:
-        numbers = Numbers({out: result.value, **{grads[k]: x for k, x in result.grads.items() if k in grads}})
+        numbers = V.Numbers({out: result.value, **{grads[k]: x for k, x in result.grads.items() if k in grads}})
+        model_numbers = V.of_result(result, out_name, cg.nx)
+
+    def model_caption():
+        return _model_caption(eq if eq is not None else _forward_equations(cg), out_name, highlight, model_numbers)
 
     scene = Scene()
     nodes = g.nodes
     computed = [n for n in g if nodes[n]["op"] not in ("input", "const")]
     if len(computed) > style.GROUP_AT:
-        scene = _grouped_compiled_scene(scene, dag, out, role, names, grads, on_path, program is not None, L)
+        scene = _grouped_compiled_scene(scene, dag, out, role, names, grads, on_path, is_program, L)
         if target is not None:
-            scene.caption[:0] = _model_caption(model, out_name, highlight, names, inputs)
+            scene.caption[:0] = model_caption()
         return scene
 
     uses = {n: g.out_degree(n) for n in computed}
@@ -73,7 +80,7 @@ def compiled_scene(cg, program, highlight, result, inputs):
         if op == "input":
             kind = "param" if d["name"] in wrt else "data"
             title, lines = names(d["name"]), []
-        elif program is not None:
+        elif is_program:
             ins = d["instr"]
             kind = "instr" if role[n] == "forward" else "adjoint_instr"
             title = f"{ins}"
@@ -103,11 +110,11 @@ def compiled_scene(cg, program, highlight, result, inputs):
         kind = _edge_kind(role[u], role[v])
         # In the compiled graph gradients flow right to left, back towards the inputs, as a lecture
         # draws them: an edge between two adjoint nodes is laid out reversed (and drawn pointing forward).
-        back = program is None and kind == "backward"
+        back = not is_program and kind == "backward"
         if (u, v, k) in on_path:
             kind = "highlight"
         extra = {}
-        if program is None and nodes[v]["op"] in _ORDERED and _computed_operands(g, v) > 1:
+        if not is_program and nodes[v]["op"] in _ORDERED and _computed_operands(g, v) > 1:
             # which operand is which in a − b, a / b, a @ b (when neither is a constant)
             extra = {"taillabel" if back else "headlabel": str(e["pos"] + 1), "labelfontsize": "9",
                      "labelfontcolor": style.MUTED}
@@ -120,7 +127,7 @@ def compiled_scene(cg, program, highlight, result, inputs):
         else:
             scene.edge(u, v, kind, **extra)
     if target is not None:
-        scene.caption = _model_caption(model, out_name, highlight, names, inputs)
+        scene.caption = model_caption()
     return scene
 
 
@@ -165,13 +172,17 @@ def _find_input(dag, name, cg):
     return None  # named in the model but optimised away: nothing to colour
 
 
-def _model_caption(model, out_name, highlight, names, inputs):
-    """The chain-rule caption from the model's own equations (the compiled graph has lost them)."""
-    eq = parse(model, output=out_name).equations()
-    if highlight not in eq.nx:
+def _model_caption(eq, out_name, highlight, numbers):
+    """The chain-rule caption along the model's equations (the compiled graph's ops are not equations)."""
+    if highlight not in eq.nx or out_name not in eq.nx:
         return []
-    numbers = equation_numbers(eq, out_name, None, inputs) if inputs is not None else Numbers()
     return caption(eq, out_name, highlight, Names(eq.names(), out_name), numbers)
+
+
+def _forward_equations(cg):
+    """The equations the compiled graph's forward part computes, when the parsed model was not handed in."""
+    fwd = [n for n, d in cg.nx.nodes(data=True) if d.get("role", "forward") != "backward"]
+    return Graph(cg.nx.subgraph(fwd)).equations()
 
 
 def _grouped_compiled_scene(scene, dag, out, role, names, grads, on_path, is_program, L):

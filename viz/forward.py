@@ -1,7 +1,6 @@
 """The annotated forward graph: the equation level (one node per input or named equation) and the op
 level (one node per operation), every edge labelled with its local partial ∂child/∂parent."""
 
-import numpy as np
 
 import passes
 from irgraph.ir.expr import is_const, to_text
@@ -12,7 +11,7 @@ from . import values as V
 from .caption import caption, try_eval
 from .names import Names, is_pullback, op_label, pretty, tree_size
 from .names import text as expr_text
-from .scene import Numbers, Scene, html_node, short, value_lines
+from .scene import Scene, html_node, short, value_lines
 
 
 def input_kind(name, wrt):
@@ -21,7 +20,8 @@ def input_kind(name, wrt):
     return "param" if name in wrt else "data"
 
 
-def equation_scene(eq, wrt, highlight, result, inputs, op_counts=None, op_graph=None):
+def equation_scene(eq, wrt, highlight, numbers, op_counts=None):
+    """The equation level: one node per input or named equation; `numbers` keyed by name."""
     out = eq.outputs[0]
     names = Names(eq.names(), out)
     L = names(out)
@@ -34,7 +34,6 @@ def equation_scene(eq, wrt, highlight, result, inputs, op_counts=None, op_graph=
     kept, dropped = trim.select(eq, [out], first) if total > style.MAX_NODES else (set(eq.nx), {})
     scene.graph.update(style.LARGE_GRAPH if dropped else style.SMALL_FORWARD)
 
-    numbers = equation_numbers(eq, out, result, inputs, op_graph)
     nodes = eq.nx.nodes
     for n in eq.topo():
         if n not in kept:
@@ -84,30 +83,6 @@ def equation_scene(eq, wrt, highlight, result, inputs, op_counts=None, op_graph=
     return scene
 
 
-def equation_numbers(eq, out, result, inputs, op_graph=None):
-    """Forward values and adjoints of every equation-level node, from input values (and/or a Result).
-
-    With the op-level graph at hand the sweep runs there (linear in the model's size, however long an
-    equation is); named op-level nodes have the same ids as the equation-level nodes.
-    """
-    value, grad = {}, {}
-    if inputs is not None and op_graph is not None:
-        value = V.forward(op_graph, inputs)
-        grad = V.op_adjoints(op_graph, value, out)
-        value = {n: x for n, x in value.items() if n in eq.nx}
-        grad = {n: x for n, x in grad.items() if n in eq.nx}
-    elif inputs is not None:
-        value = V.forward(eq, inputs)
-        grad = V.adjoints(chain.with_partials(eq), value, out)
-    if result is not None:
-        value.setdefault(out, result.value)
-        for name, g in result.grads.items():
-            if name in eq.nx:
-                grad[name] = g
-        if np.size(result.value) == 1:
-            grad.setdefault(out, np.ones_like(np.asarray(result.value, dtype=float)))
-    return Numbers(value, grad)
-
 
 
 # ---- the annotated forward graph: op level ------------------------------------------------------------------
@@ -125,20 +100,14 @@ def ops_per_line(graph):
 
 
 
-def op_scene(graph, wrt, highlight, result, inputs):
-
+def op_scene(graph, wrt, highlight, numbers):
+    """The op level: one node per operation (constants drawn next to their consumer); `numbers` by node id."""
     out = graph.outputs[0]
     names = Names(graph.names(), out)
     L = names(out)
     target = require_name(graph, highlight, "variable") if highlight else None
     part = passes.attach_partials(graph)
     on_path = chain.path_edges(part, out, target) if target else set()
-    numbers = Numbers()
-    if inputs is not None:
-        value = V.forward(graph, inputs)
-        numbers = Numbers(value, V.adjoints(part, value, out))
-    elif result is not None:
-        numbers = Numbers({out: result.value}, {k: g for k, g in result.grads.items() if k in graph.nx})
     scene = Scene()
     scene.graph.update(style.SMALL_FORWARD)
     nodes = graph.nx.nodes

@@ -23,6 +23,7 @@ from irgraph.ir.graph import Graph
 from irgraph.ir.program import Program
 
 from . import compiled, forward, style
+from . import values as V
 from .scene import emit
 
 FORMATS = ("svg", "png", "pdf", "dot", "gv")
@@ -73,25 +74,34 @@ def to_digraph(obj, highlight=None, values=None, stage="forward", ops=False, wrt
     result, inputs = split_values(values, inputs)
     if isinstance(wrt, str):
         wrt = [w.strip() for w in wrt.split(",") if w.strip()]
-    opts = {"highlight": highlight, "result": result, "inputs": inputs}
     if isinstance(obj, Program):
-        scene = compiled.compiled_scene(obj.graph, obj if stage != "backward" else None, **opts)
+        # A Program is drawn as its instructions, or as the compiled graph it was scheduled from.
+        scene = compiled.compiled_scene(obj, "backward" if stage == "backward" else "program", highlight, result,
+                                        inputs)
     elif isinstance(obj, Graph):
-        done = "grads" in obj.nx.graph  # already compiled
+        done = obj.meta.grads is not None  # already compiled
         if stage == "forward" and not done:
+            if obj.level == "equation" and inputs is not None:
+                raise Error("the values of a picture come from running the compiled model: give the op-level "
+                            "graph from irgraph.parse, not the equation level")
+            op_graph = obj if obj.level == "op" else None
+            out = obj.outputs[0]
+            numbers = V.forward_numbers(op_graph, out, wrt, result, inputs) if op_graph else V.of_result(
+                result, out, obj.nx)
             if obj.level == "equation":
-                scene = forward.equation_scene(obj, wrt=wrt, **opts)
+                scene = forward.equation_scene(obj, wrt, highlight, numbers)
             elif ops and forward.op_count(obj) <= style.GROUP_AT:
-                scene = forward.op_scene(obj, wrt=wrt, **opts)
+                scene = forward.op_scene(obj, wrt, highlight, numbers)
             else:
                 counts = forward.ops_per_line(obj) if ops else None
-                scene = forward.equation_scene(obj.equations(), wrt=wrt, op_counts=counts, op_graph=obj, **opts)
+                scene = forward.equation_scene(obj.equations(), wrt, highlight, numbers, op_counts=counts)
         else:
             if obj.level == "equation":
                 raise Error(f"stage {stage!r} draws the compiled program: give the op-level graph from "
                             "irgraph.parse, not the equation level")
             program = passes.schedule(obj) if done else passes.compile_program(obj, wrt)
-            scene = compiled.compiled_scene(program.graph, program if stage == "program" else None, **opts)
+            scene = compiled.compiled_scene(program, stage, highlight, result, inputs,
+                                            eq=None if done else obj.equations())
     else:
         raise Error(f"render draws an irgraph.Graph or Program, not {type(obj).__name__}")
     return emit(scene)

@@ -11,17 +11,6 @@ import graphviz
 from . import style
 from . import values as V
 
-
-class Numbers:
-    """What one view knows about values: node → forward value, node → adjoint (∂output/∂node)."""
-
-    def __init__(self, value=None, grad=None):
-        self.value, self.grad = value or {}, grad or {}
-
-    def __bool__(self):
-        return bool(self.value or self.grad)
-
-
 # ---- the scene ----------------------------------------------------------------------------------------------
 
 class Scene:

@@ -1,30 +1,114 @@
-"""Numbers for the pictures: every node's forward value and adjoint, computed with NumPy.
+"""Numbers for the pictures, read from running a compiled Program with every intermediate value kept.
 
-The compiled program only returns the output and the gradients of the inputs; a picture shows the value
-and the adjoint of every node, so we evaluate the drawn graph itself, with the op table's evaluation rules
-and the partials on its edges (reverse accumulation: adj[u] = Σ over u's out-edges of adj[v]·∂v/∂u,
-summed back to u's shape). Everything is iterative.
+The pictures never evaluate or differentiate a model themselves: they run a Program with the executor
+(`trace(..., keep=True)`) and look each drawn node up through the maps the compiler keeps (graph attributes
+`values` and `adjoints`, and `Program.variables`). The forward pictures run a Program compiled without the
+forward clean-up (PICTURE_PIPELINE), so every equation the user wrote keeps its own adjoint (CSE would
+merge `b = w*x` and `c = x*w` into one variable whose adjoint is the sum of theirs).
 """
+
+import warnings
 
 import numpy as np
 
+import passes
 from irgraph.backends.execute import trace
-from irgraph.backends.runtime import _array, _sum_to
-from irgraph.ir import expr as E
+from irgraph.backends.runtime import _sum_to
 from irgraph.ir.errors import Error
-from irgraph.ir.expr import G, const, postorder, var
-from irgraph.ir.ops import OPS, apply
+from irgraph.ir.expr import G, postorder
+from irgraph.ir.ops import apply
+
+# The compiler's passes minus the forward clean-up: the model is differentiated as written. (Names, read
+# from `passes` at call time: importing `passes` first must work too.)
+PICTURE_PIPELINE = ("attach_partials", "adjoint", "simplify", "cse", "dce")
 
 
-def input_array(name, value):
-    try:
-        return _array(np, value)
-    except (TypeError, ValueError) as e:
-        raise Error(f"input {name!r} is not a number or an array of numbers: {e}") from None
+class Numbers:
+    """What one view knows about values: node → forward value, node → adjoint (∂output/∂node)."""
+
+    def __init__(self, value=None, grad=None):
+        self.value, self.grad = value or {}, grad or {}
+
+    def __bool__(self):
+        return bool(self.value or self.grad)
+
+
+def picture_program(graph, wrt):
+    """The Program the forward pictures run: every parsed node keeps its value and its own adjoint."""
+    pipeline = tuple(getattr(passes, name) for name in PICTURE_PIPELINE)
+    return passes.schedule(passes.run_pipeline(graph, wrt, pipeline=pipeline))
+
+
+def run(program, inputs, recompile=None):
+    """Every variable of `program` at `inputs` ({variable: value}), through the executor.
+
+    When the output is not a scalar there is no gradient to draw: `recompile()` gives a Program without
+    gradients and the values are drawn alone, with a warning that says why.
+    Returns (the program that ran, env).
+    """
+    with np.errstate(all="ignore"):
+        try:
+            return program, trace(program, inputs, np, keep=True)
+        except Error as e:
+            if not program.grads or recompile is None or "needs a scalar" not in str(e):
+                raise
+            warnings.warn(f"drawing values without gradients: {e}", stacklevel=2)
+            program = recompile()
+            return program, trace(program, inputs, np, keep=True)
+
+
+def read(program, env, node):
+    """The value of a compiled graph's node: its variable in env, or its inlined constant."""
+    v = program.variables.get(node)
+    if v is None:
+        return None
+    return env.get(v) if isinstance(v, str) else v
+
+
+def forward_numbers(graph, out, wrt, result, inputs):
+    """Values and adjoints of an op-level graph's nodes (by id) from input values, or what a Result tells."""
+    if inputs is None:
+        return of_result(result, out, graph.nx)
+    # Every input differentiated (wrt only says which inputs the picture draws as learned): every node on a
+    # path to the output then shows its adjoint.
+    program, env = run(picture_program(graph, None), inputs, lambda: picture_program(graph, []))
+    return parsed(program, env, out)
+
+
+def parsed(program, env, out, nodes=None):
+    """Numbers keyed by the parsed graph's node ids (the forward pictures' nodes and equations)."""
+    meta = program.graph.meta
+    value, grad = {}, {}
+    for p, n in (meta.values or {}).items():
+        if nodes is None or p in nodes:
+            x = read(program, env, n)
+            if x is not None:
+                value[p] = x
+    for p, n in (meta.adjoints or {}).items():
+        if (nodes is None or p in nodes) and p in value:
+            g = read(program, env, n)
+            if g is not None:  # an adjoint may still be broadcast larger than its node
+                grad[p] = _sum_to(np, np.asarray(g, dtype=float), np.asarray(value[p]))
+    for name, v in program.grads:
+        if (nodes is None or name in nodes) and v in env:
+            grad[name] = env[v]
+    if program.grads and out in value:
+        grad[out] = np.ones_like(np.asarray(value[out], dtype=float))  # ∂L/∂L = 1
+    return Numbers(value, grad)
+
+
+def of_result(result, out, names):
+    """The little a Result alone tells: the output's value and the gradients of the inputs."""
+    if result is None:
+        return Numbers()
+    grad = {k: g for k, g in result.grads.items() if k in names}
+    if np.size(result.value) == 1 and result.grads:
+        grad[out] = np.ones_like(np.asarray(result.value, dtype=float))
+    return Numbers({out: result.value}, grad)
 
 
 def eval_expr(e, env, g=None):
-    """Evaluate an Expr; `var` leaves are looked up in env by node reference, `G` is g."""
+    """A partial's number on an edge label: `var` leaves looked up in env, `G` is g, ops by ops.apply."""
     vals = {}
     for s in postorder(e):
         if s.op == "var":
@@ -39,119 +123,10 @@ def eval_expr(e, env, g=None):
     return vals[e]
 
 
-def _missing(graph, inputs):
-    for n in graph.inputs:
-        if n not in inputs:
-            raise Error(f"missing input {n!r}: the picture's values need every input "
-                        f"(given: {', '.join(sorted(inputs)) or 'none'})")
-
-
-def forward(graph, inputs):
-    """{node: value} for a Graph of either level (op level: also a compiled graph with adjoint nodes)."""
-    _missing(graph, inputs)
-    nodes, args = graph.parts()
-    vals = {}
-    with np.errstate(all="ignore"):
-        for n in graph.topo():
-            d = nodes[n]
-            op = d["op"]
-            try:
-                if op == "input":
-                    vals[n] = input_array(d["name"], inputs[d["name"]])
-                elif op == "const":
-                    vals[n] = float(d["value"])
-                elif op == "equation":
-                    vals[n] = eval_expr(d["expr"], vals)
-                else:
-                    vals[n] = apply(op, np, [vals[x] for x in args.get(n, ())], d.get("params", ()))
-            except Error:
-                raise
-            except Exception as e:  # noqa: BLE001 - NumPy's errors, reported against the model
-                raise Error(f"cannot evaluate {_where(graph, n)}: {type(e).__name__}: {e}") from None
-    return vals
-
-
-def adjoints(graph, vals, output):
-    """{node: ∂output/∂node} by reverse accumulation over the partials on `graph`'s edges.
-
-    Empty when the output is not a scalar (a gradient needs one).
-    """
-    if np.size(vals[output]) != 1:
-        return {}
-    adj = {output: np.ones_like(np.asarray(vals[output], dtype=float))}
-    pred = graph.preds
-    with np.errstate(all="ignore"):
-        for v in reversed(graph.topo()):
-            if v not in adj:
-                continue
-            g = adj[v]
-            for u, keyed in pred[v].items():
-                for d in keyed.values():
-                    p = d.get("partial")
-                    if p is None:
-                        continue
-                    pullback = any(s is G for s in postorder(p))
-                    piece = _contribution(graph, v, u, p, vals, g, pullback)
-                    adj[u] = piece if u not in adj else adj[u] + piece
-    return adj
-
-
-def _contribution(graph, v, u, partial, vals, g, pullback):
-    """What edge u → v adds to u's adjoint, summed back to u's shape."""
-    try:
-        piece = eval_expr(partial, vals, g) if pullback else g * eval_expr(partial, vals)
-        return _sum_to(np, np.asarray(piece, dtype=float), np.asarray(vals[u]))
-    except Exception as e:  # noqa: BLE001 - reported against the model
-        raise Error(f"cannot evaluate the gradient through {_where(graph, v)}: "
-                    f"{type(e).__name__}: {e}") from None
-
-
-def op_adjoints(graph, vals, output):
-    """{node: ∂output/∂node} over an op-level graph, straight from the op table's partial rules.
-
-    The same rules passes.attach_partials applies, evaluated at once: no edge needs a printable label,
-    so the sweep stays linear in the size of the model.
-    """
-    if np.size(vals[output]) != 1:
-        return {}
-    nodes, args = graph.parts()
-    ref = {n: const(d["value"]) if d["op"] == "const" else var(n) for n, d in nodes.items()}
-    adj = {output: np.ones_like(np.asarray(vals[output], dtype=float))}
-    with np.errstate(all="ignore"):
-        for v in reversed(graph.topo()):
-            if v not in adj or v not in args:
-                continue
-            d = nodes[v]
-            row = OPS[d["op"]]
-            if row.partials is None:
-                continue
-            partials = row.partials(E, *(ref[a] for a in args[v]), ref[v], **dict(d.get("params", ())))
-            g = adj[v]
-            for u, p in zip(args[v], partials):
-                piece = _contribution(graph, v, u, p, vals, g, row.kind == "tensor")
-                adj[u] = piece if u not in adj else adj[u] + piece
-    return adj
-
-
-def run_program(program, inputs):
-    """{variable: value} for every instruction of a Program: the executor, keeping every value."""
-    with np.errstate(all="ignore"):
-        return trace(program, inputs, np, keep=True)
-
-
-def _where(graph, n):
-    d = graph.nx.nodes[n]
-    line = d.get("line")
-    lines = graph.nx.graph.get("lines") or []
-    if line and 0 < line <= len(lines):
-        return f"line {line}: {lines[line - 1].split('#')[0].strip()}"
-    return repr(d.get("name") or n)
-
-
 # ---- printing numbers -----------------------------------------------------------------------------------
 
 def number(x):
-    """A scalar with 4 significant digits and a real minus sign."""
+    """A scalar with 4 significant digits and a real minus sign; −0 prints as 0."""
     x = float(x)
     if np.isnan(x):
         return "nan"
@@ -161,11 +136,13 @@ def number(x):
     if "e" in t:
         m, e = t.split("e")
         t = f"{m}·10^{int(e)}"
+    if t in ("-0", "0"):
+        return "0"
     return t.replace("-", "−")
 
 
 def show(x, few=3):
-    """A value as a node shows it: `−5.25`, or `3×2 [0.1, −0.2, 0.3, …]`."""
+    """A value as a node shows it: `−5.25`, or `shape 3×2: [0.1, −0.2, 0.3, …]`."""
     a = np.asarray(x)
     if a.size == 1 and a.ndim == 0:
         return number(a)
@@ -173,7 +150,7 @@ def show(x, few=3):
     head = ", ".join(number(v) for v in flat[:few])
     more = ", …" if flat.size > few else ""
     shape = "×".join(str(n) for n in a.shape) or "1"
-    return f"{shape} [{head}{more}]"
+    return f"shape {shape}: [{head}{more}]"
 
 
 def is_scalar(x):

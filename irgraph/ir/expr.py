@@ -153,29 +153,48 @@ def substitute(e, mapping):
     return out[e]
 
 
-def derivatives(e, leaves):
-    """{leaf: ∂e/∂leaf} for all leaves at once: two reverse sweeps, however many leaves."""
+def derivatives(e, leaves, local=None):
+    """{leaf: ∂e/∂leaf} for all leaves at once: two reverse sweeps, however many leaves.
+
+    local: {sub-expression: its partials, one per argument} for nodes the op table does not define, such
+    as the equations of a graph (the chain rule over a model: each equation a node, its edges' partials
+    its partials); a local partial that mentions G is a pullback.
+    """
     order = postorder(e)
+    local = local or {}
+    tensor = {id(s) for s in local if any(_mentions_g(p) for p in local[s])}
     under_tensor = set()  # sub-expressions with a tensor op somewhere between them and e
     for s in reversed(order):  # parents before children
-        if id(s) in under_tensor or (s.args and OPS[s.op].kind == "tensor"):
+        if id(s) in under_tensor or id(s) in tensor or (s.args and s not in local and OPS[s.op].kind == "tensor"):
             under_tensor.update(id(a) for a in s.args)
-    multipliers = _sweep(order, e, const(1), elementwise_only=True)
-    pullbacks = _sweep(order, e, G, False) if any(id(x) in under_tensor for x in leaves) else {}
+    multipliers = _sweep(order, e, const(1), True, local, tensor)
+    pullbacks = _sweep(order, e, G, False, local, tensor) if any(id(x) in under_tensor for x in leaves) else {}
     found = {x: (pullbacks if id(x) in under_tensor else multipliers).get(x) for x in leaves}
     return {x: const(0) if d is None else d for x, d in found.items()}
 
 
-def _sweep(order, e, seed, elementwise_only):
+def _mentions_g(e):
+    return any(s is G for s in postorder(e))
+
+
+def _sweep(order, e, seed, elementwise_only, local, tensor):
     """{sub-expression: ∂e/∂sub-expression}: multipliers (elementwise_only) or pullbacks applied to G."""
 
     def pullback(s, g):
-        row = OPS.get(s.op)
-        if not s.args or (elementwise_only and row.kind == "tensor"):
+        if not s.args:
             return []
-        partials = row.partials(_SELF, *s.args, s, **dict(s.attr))
-        return [(a, substitute(p, {G: g}) if row.kind == "tensor" else g * p)
-                for a, p in zip(s.args, partials) if a.op != "const"]
+        if s in local:
+            if elementwise_only and id(s) in tensor:
+                return []
+            partials, pulled = local[s], [_mentions_g(p) for p in local[s]]
+        else:
+            row = OPS[s.op]
+            if elementwise_only and row.kind == "tensor":
+                return []
+            partials = row.partials(_SELF, *s.args, s, **dict(s.attr))
+            pulled = [row.kind == "tensor"] * len(partials)
+        return [(a, substitute(p, {G: g}) if pb else g * p)
+                for a, p, pb in zip(s.args, partials, pulled) if a.op != "const"]
 
     return reverse_sweep(order, e, seed, pullback, _total)
 

@@ -62,6 +62,11 @@ class Meta:
     next_id: int = 0  # the number of the next fresh "%N" node id
     grads: dict | None = None  # {input name: node id of its gradient} once passes.adjoint ran
     log: tuple = ()  # ((pass name, nodes before, nodes after), ...) once passes.run_pipeline ran
+    # What the pictures read from the compiled program (viz/values.py), once a pass rebuilt the graph:
+    values: dict | None = None  # {node id as parsed: the node that now computes its value}
+    # after adjoint, {node id as parsed: the node holding ∂output/∂it (possibly still broadcast larger)},
+    # only for parsed nodes no earlier pass merged with another (those have no adjoint of their own)
+    adjoints: dict | None = None
 
     def __post_init__(self):
         for f in ("outputs", "lines", "log"):  # lists given (the networkx attributes are lists): kept as tuples
@@ -80,6 +85,9 @@ class Meta:
             d["grads"] = dict(self.grads)
         if self.log:
             d["log"] = list(self.log)
+        for key in ("values", "adjoints"):
+            if getattr(self, key) is not None:
+                d[key] = dict(getattr(self, key))
         return d
 
 

@@ -39,6 +39,7 @@ class Program:
     graph: object = field(repr=False, default=None)  # the compiled Graph it was scheduled from
     lines: tuple = field(repr=False, default=())  # the model text, for error messages
     log: tuple = field(repr=False, default=())  # (pass name, nodes before, nodes after) per pass
+    variables: dict = field(repr=False, default_factory=dict)  # graph node -> its variable (or inlined constant)
 
     @property
     def wrt(self):

@@ -53,8 +53,14 @@ class Rebuilder:
     def finish(self):
         meta = self.graph.meta
         grads = None if meta.grads is None else {k: self.rep[v] for k, v in meta.grads.items()}
+        values = meta.values
+        if values is None:  # the first rebuild: every forward node as parsed
+            values = {n: n for n, d in self.old_nodes.items() if d["op"] != "const" and d.get("role") != "backward"}
+        adjoints = None if meta.adjoints is None else {k: self.rep[v] for k, v in meta.adjoints.items()}
         return Graph.from_args(self.nodes, self.operands, **dict(vars(meta), next_id=self.next_id, grads=grads,
-                                                                  outputs=[self.rep[o] for o in meta.outputs]))
+                                                                  outputs=[self.rep[o] for o in meta.outputs],
+                                                                  values={k: self.rep[v] for k, v in values.items()},
+                                                                  adjoints=adjoints))
 
     # The view algebra.rewrite needs.
     def value(self, n):
