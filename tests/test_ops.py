@@ -3,7 +3,7 @@ scalars, tensors and broadcast shapes; dtypes; conventions at kinks; numerically
 
 import numpy as np
 import pytest
-from cases import NP, finite_differences
+from cases import NP, ROOT, finite_differences
 
 import irgraph
 from irgraph.ir.ops import ROWS
@@ -24,6 +24,9 @@ UNARY = {
     "sigmoid": ("sigmoid({0})", NP.sigmoid, "any"),
     "relu": ("relu({0})", NP.relu, "away"),
     "softplus": ("softplus({0})", lambda x: np.logaddexp(0, x), "any"),
+    "log1p": ("log1p({0})", np.log1p, "pos"),
+    "expm1": ("expm1({0})", np.expm1, "any"),
+    "square": ("square({0})", np.square, "any"),
     "clip": ("clip({0}, -0.7, 0.9)", lambda x: np.clip(x, -0.7, 0.9), "any"),  # normal samples miss the bounds
 }
 BINARY = {
@@ -74,8 +77,15 @@ def check(text, inputs, wrt, ref, rtol=1e-5, atol=1e-7):
 
 
 def test_every_user_facing_op_is_tested_here():
-    tested = set(UNARY) | set(BINARY) | set(REDUCTIONS) | {"matmul", "transpose"}
+    tested = set(UNARY) | set(BINARY) | set(REDUCTIONS) | {"matmul", "transpose", "softmax"}
     assert tested == set(USER_FACING), "a new op row needs its finite-difference test here"
+
+
+def test_every_function_is_listed_in_the_readme_with_its_convention():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## The model language")[1].split("\n\n|")[1].split("\n\n")[0]
+    listed = {name for name in USER_FACING if f"`{name}(" in table}
+    assert listed == {r.name for r in ROWS if r.user}, "a new function needs its row in the README's table"
 
 
 # ---- elementwise ops -------------------------------------------------------------------------------------
@@ -144,6 +154,29 @@ def test_reduction_against_finite_differences(op, shape, axis):
     inputs = {"x": x, "c": sample(rng, np.shape(f(x, axis=axis)))}
     call = f"{op}(x)" if axis is None else f"{op}(x, {axis})"
     check(f"loss = sum(c * {call})", inputs, ["x"], lambda v: np.sum(v["c"] * f(v["x"], axis=axis)))
+
+
+def _softmax(x, axis=-1):
+    z = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return z / np.sum(z, axis=axis, keepdims=True)
+
+
+@pytest.mark.parametrize("shape, axis", [((4,), None), ((4,), 0), ((3, 4), None), ((3, 4), 0), ((3, 4), 1),
+                                         ((2, 3, 4), 1)], ids=str)
+def test_softmax_against_finite_differences(shape, axis):
+    rng = np.random.default_rng(8)
+    inputs = {"x": rng.normal(size=shape), "c": rng.normal(size=shape)}
+    call = "softmax(x)" if axis is None else f"softmax(x, {axis})"  # default: the last axis, as in JAX
+    check(f"loss = sum(c * {call})", inputs, ["x"],
+          lambda v: np.sum(v["c"] * _softmax(v["x"], -1 if axis is None else axis)))
+
+
+def test_softmax_is_stable_for_large_inputs():
+    x = np.array([[1000.0, 0.0, -1000.0], [5.0, 5.0, 5.0]])
+    res = irgraph.compile("loss = sum(c * softmax(x, 1))", wrt=["x"]).run({"x": x, "c": np.arange(6.0).reshape(2, 3)},
+                                                                        check_finite=True)
+    assert np.isfinite(res.value) and np.all(np.isfinite(res.grads["x"]))
+    assert res.value == pytest.approx(0 * 1 + (3 + 4 + 5) / 3)  # one-hot in the first row, uniform in the second
 
 
 @pytest.mark.parametrize("op", sorted(REDUCTIONS))
@@ -348,7 +381,7 @@ def test_division_by_a_constant_folds_to_a_multiply(text, factor):
     np.testing.assert_allclose(res.grads["x"], np.full(3, factor))
 
 
-# ---- the ops added as rows only: softplus, max, min, clip, logsumexp, against JAX --------------------------
+# ---- the ops added as rows only: softplus, max, min, clip, logsumexp, log1p, expm1, square, softmax, against JAX --------------------------
 
 def _jax():
     jax = pytest.importorskip("jax")
@@ -367,6 +400,11 @@ JAX_CASES = [
     ("loss = sum(logsumexp(x * y, 0) * c)", lambda j, v: j.numpy.sum(
         j.scipy.special.logsumexp(v["x"] * v["y"], axis=0) * v["c"])),
     ("loss = sum(logsumexp(x, -1))", lambda j, v: j.numpy.sum(j.scipy.special.logsumexp(v["x"], axis=-1))),
+    ("loss = sum(log1p(x * x) * c)", lambda j, v: j.numpy.sum(j.numpy.log1p(v["x"] * v["x"]) * v["c"])),
+    ("loss = sum(expm1(x) * c)", lambda j, v: j.numpy.sum(j.numpy.expm1(v["x"]) * v["c"])),
+    ("loss = sum(square(x - y) * c)", lambda j, v: j.numpy.sum(j.numpy.square(v["x"] - v["y"]) * v["c"])),
+    ("loss = sum(softmax(x * y) * c)", lambda j, v: j.numpy.sum(j.nn.softmax(v["x"] * v["y"]) * v["c"])),
+    ("loss = sum(softmax(x, 0) * c)", lambda j, v: j.numpy.sum(j.nn.softmax(v["x"], axis=0) * v["c"])),
 ]
 
 

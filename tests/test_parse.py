@@ -123,6 +123,7 @@ def test_equations_in_any_order_and_comments():
 
 @pytest.mark.parametrize("literal, expected", [
     ("3", 3.0), ("2.5", 2.5), ("1e-3", 1e-3), ("1E+2", 100.0), ("2.", 2.0), (".5", 0.5), ("1.5e2", 150.0),
+    ("1_000", 1000.0), ("1_000_000", 1e6), ("12_345.5", 12345.5),
 ])
 def test_numbers(literal, expected):
     assert value(f"a = {literal} * x", x=1.0) == pytest.approx(expected)

@@ -95,6 +95,12 @@ def _logsumexp(xp, x, axis):
     return xp.squeeze(total, axis) if axis is not None else xp.reshape(total, ())
 
 
+def _softmax(xp, x, axis):
+    """exp(x) / sum(exp(x), axis), the largest element taken out first so that nothing overflows."""
+    z = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+    return z / xp.sum(z, axis=axis, keepdims=True)
+
+
 def _inside(xp, x, lo, hi):
     """1 where lo <= x <= hi, else 0, in x's dtype: the gradient mask of clip (bounds included)."""
     if type(x) is float:
@@ -102,4 +108,4 @@ def _inside(xp, x, lo, hi):
     return ((x >= lo) & (x <= hi)).astype(x.dtype)
 
 
-HELPERS = (_array, _sum_to, _unsum, _count, _mm_left, _mm_right, _sigmoid, _log_sigmoid, _logsumexp, _inside)
+HELPERS = (_array, _sum_to, _unsum, _count, _mm_left, _mm_right, _sigmoid, _log_sigmoid, _logsumexp, _softmax, _inside)

@@ -151,6 +151,11 @@ def _reduce(shapes, axis=None):
     return S.reduce(shapes[0], axis)
 
 
+def _same_along(shapes, axis=-1):
+    S.reduce(shapes[0], axis)  # the axis must exist
+    return shapes[0]
+
+
 ROWS = [
     # Infix arithmetic.
     Op("add", 2, Infix("+", operator.add), lambda e, a, b, out: (e.const(1), e.const(1)), commutative=True,
@@ -175,6 +180,9 @@ ROWS = [
     _unary("sin", lambda e, a, out: (e.call("cos", a),)),
     _unary("cos", lambda e, a, out: (-e.call("sin", a),)),
     _unary("tanh", lambda e, a, out: (1 - out ** 2,)),
+    _unary("log1p", lambda e, a, out: (1 / (1 + a),)),  # log(1 + x), accurate for tiny x
+    _unary("expm1", lambda e, a, out: (out + 1,)),  # exp(x) - 1, accurate for tiny x
+    _unary("square", lambda e, a, out: (2 * a,)),
     Op("sigmoid", 1, Helper(rt._sigmoid), lambda e, a, out: (out * (1 - out),), user=True),
     Op("relu", 1, Array("maximum", (0,)), lambda e, a, out: (e.call("step", a),), user=True),  # relu'(0) = 0
     Op("softplus", 1, Array("logaddexp", (0,)), lambda e, a, out: (e.call("sigmoid", a),), user=True),
@@ -197,6 +205,10 @@ ROWS = [
        lambda e, a, out, axis=None: (e.call("unsum", e.G, a, axis=axis)
                                      * e.call("exp", a - e.call("unsum", out, a, axis=axis)),),
        kind="tensor", user=True, params=(AXIS,), shape=_reduce),
+    # softmax along an axis (default: the last, as in JAX); pullback out * (g - sum(g * out, axis)).
+    Op("softmax", 1, Helper(rt._softmax),
+       lambda e, a, out, axis=-1: (out * (e.G - e.call("unsum", e.call("sum", e.G * out, axis=axis), a, axis=axis)),),
+       kind="tensor", user=True, params=(Param("axis", int, -1),), shape=_same_along, shape_of=0),
     Op("transpose", 1, Array("transpose"), lambda e, a, out: (e.call("transpose", e.G),), kind="tensor",
        user=True, shape=lambda shapes: tuple(reversed(shapes[0]))),
     # Internal ops that partials and passes build; users cannot call them.

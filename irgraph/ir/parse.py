@@ -19,7 +19,7 @@ from .ops import FUNCTIONS, INFIX, REQUIRED
 
 # Tokens as plain strings (fast); a token's kind follows from its first character, and columns are
 # recomputed with the same pattern only when there is an error to report.
-_TOKEN = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[A-Za-z_][A-Za-z0-9_]*|\*\*|#.*|\S")
+_TOKEN = re.compile(r"(?:\d+(?:_\d+)*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[A-Za-z_][A-Za-z0-9_]*|\*\*|#.*|\S")
 _OPS = frozenset("+-*/^@") | {"**"}
 
 
