@@ -5,7 +5,7 @@ Only edges on a path from a `wrt` input to the output are differentiated. Adjoin
 (`sum_to`) only where that matters: where contributions meet, before a tensor pullback, and at the end.
 """
 
-from irgraph.ir.expr import G, postorder
+from irgraph.ir.expr import G, is_const, postorder
 from irgraph.ir.graph import Graph, gc_paused, require_input
 from irgraph.ir.ops import OPS
 from irgraph.ir.shapes import shape_class
@@ -72,7 +72,9 @@ class _Sweep:
             if v == out:
                 return pieces[0]
             total = self.combine(pieces, v)
-            self.note(total[0], "adj_of", v, only_if_unset=True)
+            current = self.nodes[total[0]].get("adj_of")
+            if current is None or (current.startswith("%") and not v.startswith("%")):  # names win
+                self.note(total[0], "adj_of", v)
             return total
 
         def pullback(v, adjoint):
@@ -88,8 +90,8 @@ class _Sweep:
                     if not exact:  # a pullback needs the gradient at its node's exact shape
                         g, exact = self.new("sum_to", [g, v]), True
                     pieces.append((u, (self.instantiate(partial, g), True)))
-                else:
-                    piece = self.new("mul", [g, self.instantiate(partial)])
+                else:  # ∂(a + b)/∂a = 1: the gradient passes on as it is, no `g*1` for simplify to delete
+                    piece = g if is_const(partial, 1.0) else self.new("mul", [g, self.instantiate(partial)])
                     pieces.append((u, (piece, exact and key[u] == key[v])))
             return pieces
 

@@ -58,29 +58,28 @@ def _schedule(graph):
         else:
             var[n] = names.temp("t" if n in forward else "g")
 
-    instrs = []
+    instrs = []  # [out, op, args, params, role, line] rows, made Instrs once their frees are known
     for n in order:
         d = nodes[n]
         if d["op"] in ("input", "const"):
             continue
-        instrs.append({"out": var[n], "op": d["op"], "args": tuple(var[a] for a in args[n]), "params": d.get("params", ()),
-                           "role": "forward" if n in forward else "backward", "line": d.get("line")})
+        instrs.append((var[n], d["op"], tuple(var[a] for a in args[n]), d.get("params", ()),
+                       "forward" if n in forward else "backward", d.get("line")))
     # A constant output or gradient still needs a variable of its own.
     if not isinstance(var[out], str):
         var[out] = names.temp("t")
-        instrs.append({"out": var[out], "op": "id", "args": (nodes[out]["value"],), "params": (), "role": "forward",
-                           "line": nodes[out].get("line")})
+        instrs.append((var[out], "id", (nodes[out]["value"],), (), "forward", nodes[out].get("line")))
     grad_vars = []
     for name, n in grads.items():
         v = var[n]
         if not isinstance(v, str):  # e.g. d(3*w)/dw = 3: an array of w's shape and dtype
             v = names.temp("g")
-            instrs.append({"out": v, "op": "full_like", "args": (var[name], nodes[n]["value"]), "params": (),
-                               "role": "backward", "line": None})
+            instrs.append((v, "full_like", (var[name], nodes[n]["value"]), (), "backward", None))
         grad_vars.append((name, v))
-    _add_frees(instrs, {var[out]} | {v for _, v in grad_vars})
+    frees = _frees(instrs, {var[out]} | {v for _, v in grad_vars})
     return Program(
-        instrs=tuple(Instr(**i) for i in instrs),
+        instrs=tuple(Instr(out, op, a, params, frees.get(i, ()), role, line)
+                     for i, (out, op, a, params, role, line) in enumerate(instrs)),
         inputs=tuple(inputs),
         output=(nodes[out].get("name") or var[out], var[out]),
         grads=tuple(grad_vars),
@@ -101,18 +100,18 @@ def _depth_first(nodes, args, users):
     return kahn(nodes, waiting, users.__getitem__, depth_first=True)
 
 
-def _add_frees(instrs, keep):
+def _frees(instrs, keep):
+    """{instruction index: the variables to drop after it}: each at its last read, unless kept."""
     last = {}
     for i, ins in enumerate(instrs):
-        for a in ins["args"]:
+        for a in ins[2]:
             if isinstance(a, str):
                 last[a] = i
     frees = {}
     for v, i in last.items():
         if v not in keep:
             frees.setdefault(i, []).append(v)
-    for i, ins in enumerate(instrs):
-        ins["frees"] = tuple(frees.get(i, ()))
+    return {i: tuple(vs) for i, vs in frees.items()}
 
 
 class _Names:

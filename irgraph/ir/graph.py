@@ -178,16 +178,25 @@ class Graph:
         return [u for u, _, _ in edges]
 
     def users(self):
-        """{id: the nodes that use it, each once, in the order the edges were added}."""
+        """{id: the nodes that use it, each once, in the order the edges were added}. Read-only."""
         if self._tables is None:
             return {n: list(s) for n, s in self._nx._succ.items()}
-        users = {n: [] for n in self._tables[0]}
-        for v, ops in self._tables[1].items():
-            for u in ops:
-                us = users[u]
-                if not us or us[-1] != v:  # x*x: one user, once
-                    us.append(v)
-        return users
+        return self._adjacency()[0]
+
+    def _adjacency(self):
+        """(users, {id: how many distinct operands}) of the tables, computed once: they never change."""
+        found = self.__dict__.get("_adjacency_of_tables")
+        if found is None or found[0] is not self._tables:
+            users = {n: [] for n in self._tables[0]}
+            distinct = dict.fromkeys(self._tables[0], 0)
+            for v, ops in self._tables[1].items():
+                for u in ops:
+                    us = users[u]
+                    if not us or us[-1] != v:  # x*x: one user, once
+                        us.append(v)
+                        distinct[v] += 1
+            found = self._adjacency_of_tables = (self._tables, users, distinct)
+        return found[1:]
 
     def topo(self):
         """Node ids in a topological order: Kahn's algorithm, iterative, stable in insertion order."""
@@ -195,9 +204,9 @@ class Graph:
             waiting = {n: len(p) for n, p in self._nx._pred.items()}
             successors = self._nx._succ.__getitem__
         else:
-            args = self._tables[1]
-            waiting = {n: len(set(args[n])) if n in args else 0 for n in self._tables[0]}
-            successors = self.users().__getitem__
+            users, distinct = self._adjacency()
+            waiting = dict(distinct)
+            successors = users.__getitem__
         order = kahn(list(waiting), waiting, successors)
         if len(order) != len(waiting):
             raise Error("the graph has a cycle")
