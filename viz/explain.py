@@ -103,6 +103,8 @@ def _d(top, bottom):
 
 
 def _text(e):
+    if tree_size(e, cap=MAX_TERMS + 1) > MAX_TERMS:  # a deep chain's partial prints quadratically long
+        return "(too long to print)"
     t = to_text(for_display(e))
     return f"g ↦ {t}" if is_pullback(e) else t
 
@@ -110,7 +112,7 @@ def _text(e):
 def _factor(e):
     if is_pullback(e):
         return f"[{_text(e)}]"
-    t = to_text(for_display(e))
+    t = _text(e)
     return f"({t})" if e.op in ("add", "sub", "neg") else t
 
 

@@ -217,52 +217,83 @@ def to_text(e, style="model", name=None):
     """Print an expression in the model syntax (style "model") or with Unicode symbols ("pretty").
 
     `name` maps a variable label to its printed form (the pretty style uses it for w₁ and ŷ).
+    The text is written out piece by piece from an explicit stack: no sub-expression's text is ever held
+    on its own, so memory stays linear in the printed length (keeping each sub-expression's text cost
+    cubic memory on a deep chain, where every partial product contains all the factors below it).
     """
     pretty = style == "pretty"
-    text, prec = {}, {}
+    prec = {}
     for s in postorder(e):
-        if s.op == "var":
-            t, p = (name(s.attr[1]) if name else s.attr[1]), 5
-            if not s.attr[1].isidentifier():
-                p = 0  # an inlined expression: parenthesise it wherever it stands
-        elif s.op == "const":
-            t = number(s.attr)
-            p = 3 if s.attr < 0 else 5
-            if style == "pretty":
-                t = t.replace("-", "−")
-        elif s.op == "g":
-            t, p = "g", 5
-        elif s.op == "id":
-            t, p = text[s.args[0]], prec[s.args[0]]
-        elif s.op == "neg":
-            a = s.args[0]
-            t, p = _symbol(s.op, pretty) + _wrap(text[a], prec[a] <= 3), 3
-        elif OPS[s.op].symbol:
-            a, b = s.args
-            q = OPS[s.op].prec
-            if s.op == "pow":
-                left, right = prec[a] <= q, prec[b] < q
-            else:
-                left, right = prec[a] < q, prec[b] <= q or prec[b] == 3  # a*(-b), a - (b - c)
-            if pretty and s.op == "mul" and a.op == "const" and prec[b] <= 2:
-                t = text[a] + _wrap(text[b], True)  # 2(ŷ − y), as a lecture writes it
-            else:
-                t = _wrap(text[a], left) + _symbol(s.op, pretty, spaced=True) + _wrap(text[b], right)
-            p = q
-        elif s.op in ("mm_left", "mm_right"):  # the matmul pullbacks read as g @ bᵀ and aᵀ @ g
-            g, a, b = s.args
-            m = b if s.op == "mm_left" else a
-            mt = _wrap(text[m], prec[m] < 5) + "ᵀ" if pretty else f"transpose({text[m]})"
-            if s.op == "mm_left":
-                t = f"{_wrap(text[g], prec[g] < 2)} @ {mt}"
-            else:
-                t = f"{mt} @ {_wrap(text[g], prec[g] <= 2)}"
-            p = 2
+        prec[s] = _prec(s, prec)
+    out, stack = [], [e]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
         else:
-            shown = [number(v) if isinstance(v, float) else str(v) for v in _given(s)]
-            t, p = f"{s.op}({', '.join([text[a] for a in s.args] + shown)})", 5
-        text[s], prec[s] = t, p
-    return text[e]
+            stack.extend(reversed(_pieces(item, prec, pretty, name)))
+    return "".join(out)
+
+
+def _prec(s, prec):
+    """How tightly the printed form of `s` binds (5: an atom or a call; 0: an inlined expression)."""
+    if s.op == "var":
+        return 5 if s.attr[1].isidentifier() else 0  # an inlined expression: parenthesised wherever it stands
+    if s.op == "const":
+        return 3 if s.attr < 0 else 5
+    if s.op == "g":
+        return 5
+    if s.op == "id":
+        return prec[s.args[0]]
+    if s.op == "neg":
+        return 3
+    if OPS[s.op].symbol:
+        return OPS[s.op].prec
+    if s.op in ("mm_left", "mm_right"):
+        return 2
+    return 5
+
+
+def _pieces(s, prec, pretty, name):
+    """What `s` prints as: strings and sub-expressions (printed in their turn), in order."""
+    if s.op == "var":
+        return [name(s.attr[1]) if name else s.attr[1]]
+    if s.op == "const":
+        t = number(s.attr)
+        return [t.replace("-", "−") if pretty else t]
+    if s.op == "g":
+        return ["g"]
+    if s.op == "id":
+        return [s.args[0]]
+    if s.op == "neg":
+        a = s.args[0]
+        return [_symbol(s.op, pretty), *_wrapped(a, prec[a] <= 3)]
+    if OPS[s.op].symbol:
+        a, b = s.args
+        q = OPS[s.op].prec
+        if s.op == "pow":
+            left, right = prec[a] <= q, prec[b] < q
+        else:
+            left, right = prec[a] < q, prec[b] <= q or prec[b] == 3  # a*(-b), a - (b - c)
+        if pretty and s.op == "mul" and a.op == "const" and prec[b] <= 2:
+            return [a, *_wrapped(b, True)]  # 2(ŷ − y), as a lecture writes it
+        return [*_wrapped(a, left), _symbol(s.op, pretty, spaced=True), *_wrapped(b, right)]
+    if s.op in ("mm_left", "mm_right"):  # the matmul pullbacks read as g @ bᵀ and aᵀ @ g
+        g, a, b = s.args
+        m = b if s.op == "mm_left" else a
+        mt = [*_wrapped(m, prec[m] < 5), "ᵀ"] if pretty else ["transpose(", m, ")"]
+        if s.op == "mm_left":
+            return [*_wrapped(g, prec[g] < 2), " @ ", *mt]
+        return [*mt, " @ ", *_wrapped(g, prec[g] <= 2)]
+    shown = [number(v) if isinstance(v, float) else str(v) for v in _given(s)]
+    items = [f"{s.op}("]
+    for i, a in enumerate(list(s.args) + shown):
+        items += [", ", a] if i else [a]
+    return [*items, ")"]
+
+
+def _wrapped(e, yes):
+    return ["(", e, ")"] if yes else [e]
 
 
 def _symbol(op, pretty, spaced=False):
@@ -276,6 +307,3 @@ def _given(e):
     """The parameter values an op prints: those that differ from the row's defaults."""
     return [v for (_, v), p in zip(e.attr or (), OPS[e.op].params) if v is not None and v != p.default]
 
-
-def _wrap(text, yes):
-    return f"({text})" if yes else text

@@ -135,3 +135,49 @@ def test_a_vector_output_is_drawn_with_values_but_no_gradients(tmp_path, capsys)
     dot = read_dot(out.read_text(encoding="utf-8"))
     assert dot.text("y").splitlines()[-1] == "= shape 3: [2, 4, 6]"
     assert "∂" not in dot.text("w")
+
+
+# ---- size: printing and explaining stay linear --------------------------------------------------------------
+
+def _deep(n):
+    e = "x"
+    for _ in range(n):
+        e = f"sin({e})"
+    return f"loss = {e}"
+
+
+def test_printing_keeps_no_text_per_sub_expression():
+    """A long sum prints with memory linear in its length: the printer once held the text of every partial
+    sum (quadratic: a 32,000-term sum needed gigabytes)."""
+    import tracemalloc
+
+    n = 3000
+    e = irgraph.parse("loss = " + " + ".join(f"x{i}" for i in range(n))).equations().nx.nodes["loss"]["expr"]
+    tracemalloc.start()
+    text = to_text(e)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert text.count("+") == n - 1
+    assert peak < 20 * len(text) + 1_000_000, f"{peak} bytes to print {len(text)} characters"
+
+
+def test_explain_on_a_deep_chain_is_linear_in_its_depth():
+    """sin(sin(…x…)): the local partial is a product of n factors holding n(n-1)/2 sines in all; explain
+    says it is too long rather than printing text quadratic in the depth."""
+    for n in (300, 600):
+        text = explain(irgraph.parse(_deep(n)), "x")
+        assert "too long to print" in text
+        assert len(text) < 20 * n + 2000, (n, len(text))  # the equation itself, and a page of prose
+
+
+def test_explain_and_render_on_a_wide_sum(tmp_path):
+    """One sum over 5,000 inputs: explain names the one path; render draws the cut-down picture."""
+    n = 5000
+    g = irgraph.parse("loss = " + " + ".join(f"x{i}" for i in range(1, n + 1)))
+    text = explain(g, "x7")
+    assert "∂loss/∂x7 = 1" in text
+    assert len(text) < 40 * n + 2000
+    import viz
+
+    viz.render(g, tmp_path / "wide.dot", highlight="x7")
+    assert (tmp_path / "wide.dot").stat().st_size < 200 * 1000  # not one node and label per input
