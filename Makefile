@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 RUNTIME := $(VENV)/.stamp-runtime
 DEV     := $(VENV)/.stamp-dev
 
-.PHONY: venv dot test demo figures bench lint clean distclean
+.PHONY: venv dot browser test demo figures bench lint clean distclean
 
 # `make venv` (and test, lint, bench, figures) installs the dev extras: JAX, pytest, ruff, ...;
 # `make demo` needs only the runtime dependencies, which install in a fraction of the time.
@@ -27,7 +27,11 @@ $(DEV): pyproject.toml
 dot:
 	@scripts/ensure_dot.sh
 
-test: venv dot
+# Headless chromium and its driver, for the interactive page's browser test.
+browser:
+	@scripts/ensure_browser.sh
+
+test: venv dot browser
 	$(PY) -m pytest
 
 # Runs the seed model's commands, each shown before its output (README: "Quick start").
@@ -37,12 +41,14 @@ demo: $(RUNTIME) dot
 # The README's pictures, committed under docs/: the seed model's annotated graph with the w1 path
 # highlighted and the values of examples/linear.json, its compiled forward + backward graph, and the
 # loss curve of fitting examples/linreg.eq to examples/linreg.csv.
-figures: venv dot
+figures: venv dot browser
 	@mkdir -p docs build
 	$(VENV)/bin/irgraph render examples/linear.eq --wrt b,w1,w2 --highlight w1 --inputs examples/linear.json \
 		-o docs/linear.svg
 	$(VENV)/bin/irgraph render examples/linear.eq --wrt b,w1,w2 --highlight w1 --inputs examples/linear.json \
 		--stage backward -o docs/linear-backward.svg
+	$(PY) -m pytest -q tests/viz/test_viz_page.py -k clicking  # clicks w1 in headless chromium: build/interactive.png
+	cp build/interactive.png docs/interactive.png
 	$(VENV)/bin/irgraph fit examples/linreg.eq --data examples/linreg.csv --shape b=scalar,w1=scalar,w2=scalar \
 		--lr 0.05 --steps 500 --val-split 0.2 -o build/learned.json --plot docs/fit-loss.png
 

@@ -4,16 +4,23 @@ The core never imports viz; this top-layer module gives its classes a `_repr_mim
 that do. `viz` is read at call time (attribute access), so any import order works.
 """
 
+import html
+
 import viz
 
-from .ir.errors import Error
 from .ir.graph import Graph
 from .ir.program import Program
 
 
 def _mimebundle(self, include=None, exclude=None):
-    """Jupyter shows the picture inline (viz.to_digraph; `viz.render` is the function, not the module)."""
-    return viz.to_digraph(self)._repr_mimebundle_(include, exclude)
+    """Jupyter shows the picture inline (viz.to_digraph; `viz.render` is the function, not the module); an
+    op-level Graph also as the interactive page `irgraph render -o model.html` writes (in an iframe, so
+    several on one notebook page keep their scripts apart)."""
+    bundle = viz.to_digraph(self)._repr_mimebundle_(include, exclude)
+    if isinstance(self, Graph) and self.level == "op" and (include is None or "text/html" in include):
+        page = html.escape(viz.interactive(self), quote=True)
+        bundle["text/html"] = f'<iframe srcdoc="{page}" style="width:100%;height:640px;border:0"></iframe>'
+    return bundle
 
 
 def draw_graph(self, inputs=None, highlight=None, wrt=None, stage="forward", ops=False):
@@ -22,15 +29,7 @@ def draw_graph(self, inputs=None, highlight=None, wrt=None, stage="forward", ops
     inputs: {name: value}, to show every node's value and gradient; highlight: colour every path from the
     output back to this name; wrt: the inputs being learned; stage, ops: as in viz.render.
     """
-    from .compiler import compile
-
-    values = None
-    if inputs is not None:
-        try:
-            values = compile(self, wrt=wrt).run(inputs)
-        except Error:  # e.g. a vector output has values but no gradient: still draw the values
-            compile(self, wrt=[]).run(inputs)  # raises if the inputs themselves are wrong
-    return viz.to_digraph(self, highlight=highlight, values=values, inputs=inputs, stage=stage, ops=ops, wrt=wrt)
+    return viz.to_digraph(self, highlight=highlight, inputs=inputs, stage=stage, ops=ops, wrt=wrt)
 
 
 def draw_program(self, inputs=None, highlight=None, stage="backward"):

@@ -22,11 +22,11 @@ from irgraph.ir.errors import Error
 from irgraph.ir.graph import Graph
 from irgraph.ir.program import Program
 
-from . import compiled, forward, style
+from . import compiled, forward, page, style
 from . import values as V
 from .scene import emit
 
-FORMATS = ("svg", "png", "pdf", "dot", "gv")
+FORMATS = ("svg", "png", "pdf", "dot", "html", "gv")
 STAGES = ("forward", "backward", "program")
 
 INSTALL_GRAPHVIZ = (
@@ -50,21 +50,39 @@ def render(obj, path, highlight=None, values=None, stage="forward", ops=False, w
     fmt = os.path.splitext(path)[1].lower().lstrip(".")
     if fmt not in FORMATS:
         raise Error(f"cannot tell the image format from {path!r}: use a name ending in "
-                    f"{', '.join('.' + f for f in FORMATS[:4])}")
-    digraph = to_digraph(obj, highlight=highlight, values=values, stage=stage, ops=ops, wrt=wrt, inputs=inputs)
-    if fmt in ("dot", "gv"):
-        data = digraph.source.encode("utf-8")
+                    f"{', '.join('.' + f for f in FORMATS if f != 'gv')}")
+    if fmt == "html":
+        data = interactive(obj, highlight=highlight, values=values, wrt=wrt, inputs=inputs).encode("utf-8")
     else:
-        try:
-            data = graphviz.pipe("dot", fmt, digraph.source.encode("utf-8"), quiet=True)
-        except graphviz.ExecutableNotFound:
-            raise Error(INSTALL_GRAPHVIZ.format(fmt=fmt.upper())) from None
-        except graphviz.CalledProcessError as e:
-            detail = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-            raise Error(f"Graphviz could not draw {path}: {detail[-1] if detail else e}") from None
+        digraph = to_digraph(obj, highlight=highlight, values=values, stage=stage, ops=ops, wrt=wrt, inputs=inputs)
+        data = digraph.source.encode("utf-8") if fmt in ("dot", "gv") else draw(digraph, fmt, path)
     with open(path, "wb") as f:
         f.write(data)
     return path
+
+
+def draw(digraph, fmt, path="the picture"):
+    """Graphviz's drawing of a digraph in `fmt` (bytes)."""
+    try:
+        return graphviz.pipe("dot", fmt, digraph.source.encode("utf-8"), quiet=True)
+    except graphviz.ExecutableNotFound:
+        raise Error(INSTALL_GRAPHVIZ.format(fmt=fmt.upper())) from None
+    except graphviz.CalledProcessError as e:
+        detail = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+        raise Error(f"Graphviz could not draw {path}: {detail[-1] if detail else e}") from None
+
+
+def interactive(obj, highlight=None, values=None, wrt=None, inputs=None):
+    """The interactive page (one self-contained HTML file, viz/page.py) of an op-level Graph or a Program."""
+    result, inputs = split_values(values, inputs)
+    if isinstance(wrt, str):
+        wrt = [w.strip() for w in wrt.split(",") if w.strip()]
+    if isinstance(obj, Program):
+        raise Error("the interactive page draws the model at every stage: give the Graph from irgraph.parse")
+    if not isinstance(obj, Graph):
+        raise Error(f"render draws an irgraph.Graph or Program, not {type(obj).__name__}")
+    return page.page(obj, lambda dg: draw(dg, "svg").decode("utf-8"), wrt=wrt, inputs=inputs, result=result,
+                     highlight=highlight)
 
 
 def to_digraph(obj, highlight=None, values=None, stage="forward", ops=False, wrt=None, inputs=None):

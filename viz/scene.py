@@ -28,7 +28,9 @@ class Scene:
         self.edges.append((u, v, {"kind": kind, "label": label, "tooltip": tooltip, "attrs": attrs}))
 
 
-def emit(scene):
+def emit(scene, prefix=None):
+    """The scene as a graphviz.Digraph. prefix: give every node and edge an SVG id (prefix + "n-" + node id,
+    prefix + "e" + edge number), for the interactive page's script."""
     dg = graphviz.Digraph("irgraph", graph_attr={**style.GRAPH, **scene.graph},
                           node_attr=style.NODE_DEFAULT, edge_attr=style.EDGE_DEFAULT)
     clusters = {}
@@ -42,11 +44,15 @@ def emit(scene):
         attrs["label"] = f"<{n['label']}>" if n["html"] else n["label"]
         if n["tooltip"]:
             attrs["tooltip"] = short(n["tooltip"], style.TOOLTIP_CHARS)
+        if prefix:
+            attrs["id"] = f"{prefix}n-{id}"
         (clusters[n["cluster"]] if n["cluster"] else dg).node(str(id), **attrs)
     for c in clusters.values():
         dg.subgraph(c)
-    for u, v, e in scene.edges:
+    for i, (u, v, e) in enumerate(scene.edges):
         attrs = dict(style.EDGE_KIND[e["kind"]])
+        if prefix:
+            attrs["id"] = f"{prefix}e{i}"
         attrs.update(e["attrs"])
         if e["label"]:
             # An HTML label with an empty row under the text: the edge then passes below its label
