@@ -68,7 +68,7 @@ class Function:
             code = compile(self.program.source, "<irgraph generated module>", "exec")
             exec(code, namespace)  # noqa: S102 - our own generated code: identifiers and numbers, no user text
             self._generated = namespace["value_and_grad"]
-        xp = numpy if device == "numpy" else devices.get_xp(device)[0]
+        xp = numpy if device == "numpy" else devices.get_xp(device)[0]  # cupy: imported once, cached by Python
         with execute.quiet(xp):
             try:
                 value, grads = self._generated(inputs, xp)
