@@ -65,7 +65,8 @@ def generate(program, model_name="model"):
 
 
 def _scalar_check(out_name, out_var):
-    message = f"the output {out_name!r} must be a scalar for a gradient; reduce it with sum() or mean()"
+    message = (f"the output {out_name!r} must be a scalar for a gradient; differentiate sum({out_name}) or "
+               f"mean({out_name}) instead")
     return [f'if type({out_var}) is not float and {out_var}.shape != ():', f"    raise ValueError({message!r})"]
 
 
