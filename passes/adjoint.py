@@ -90,9 +90,16 @@ class _Sweep:
                     if not exact:  # a pullback needs the gradient at its node's exact shape
                         g, exact = self.new("sum_to", [g, v]), True
                     pieces.append((u, (self.instantiate(partial, g), True)))
-                else:  # ∂(a + b)/∂a = 1: the gradient passes on as it is, no `g*1` for simplify to delete
-                    piece = g if is_const(partial, 1.0) else self.new("mul", [g, self.instantiate(partial)])
-                    pieces.append((u, (piece, exact and key[u] == key[v])))
+                    continue
+                if row.name == "pow" and is_const(partial, 0):  # x^0 contributes nothing, not g*0: as in
+                    continue  # JAX, g = inf or NaN from further down must not make the gradient NaN
+                if is_const(partial, 1.0):  # ∂(a + b)/∂a = 1: the gradient passes on as it is, no `g*1`
+                    piece = g
+                elif partial.op == "step" and partial.attr == (("at", 0.0),):  # relu's 0/1 multiplier
+                    piece = self.new("gate", [g, self.instantiate(partial.args[0])])  # selects g
+                else:
+                    piece = self.new("mul", [g, self.instantiate(partial)])
+                pieces.append((u, (piece, exact and key[u] == key[v])))
             return pieces
 
         seed = (self.new("const", value=1.0), True)

@@ -4,6 +4,8 @@ Nodes are keyed by (op, params, operands) in topological order; a commutative op
 `a*b` and `b*a` match. Constants are keyed by value. Inputs are never merged.
 """
 
+import math
+
 from irgraph.ir.graph import Graph, gc_paused
 from irgraph.ir.ops import OPS
 from irgraph.ir.rebuild import Rebuilder
@@ -22,7 +24,7 @@ def cse(graph: Graph) -> Graph:
                 continue
             args = tuple(b.rep[a] for a in b.old_args.get(n, ()))
             if op == "const":
-                key = ("const", d["value"])
+                key = ("const", d["value"], math.copysign(1.0, d["value"]))  # -0.0 is not 0.0: x/-0.0 = -inf
             else:
                 key = (op, d.get("params", ()), tuple(sorted(args)) if OPS[op].commutative else args)
             same = seen.get(key)

@@ -65,10 +65,11 @@ def _schedule(graph):
             continue
         instrs.append((var[n], d["op"], tuple(var[a] for a in args[n]), d.get("params", ()),
                        "forward" if n in forward else "backward", d.get("line")))
-    # A constant output or gradient still needs a variable of its own.
+    # A constant output or gradient still needs a variable of its own; the output's comes first, so the
+    # value exists before the backward part (and the scalar check) reads it.
     if not isinstance(var[out], str):
-        var[out] = names.temp("t")
-        instrs.append((var[out], "id", (nodes[out]["value"],), (), "forward", nodes[out].get("line")))
+        var[out] = names.claim(nodes[out]["name"]) if nodes[out].get("name") else names.temp("t")
+        instrs.insert(0, (var[out], "id", (nodes[out]["value"],), (), "forward", nodes[out].get("line")))
     grad_vars = []
     for name, n in grads.items():
         v = var[n]

@@ -21,4 +21,5 @@ def simplify(graph: Graph) -> Graph:
             b.current = d
             b.rep[n] = rewrite(d["op"], args, d.get("params", ()), b) or b.keep(n, args)
             b.inherit(n)
+            b.keep_name(n)
         return b.finish()

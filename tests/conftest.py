@@ -10,6 +10,11 @@ from cases import DEVICES
 os.environ.setdefault("IRGRAPH_VERIFY", "1")
 
 
+def pytest_addoption(parser):
+    parser.addoption("--campaign", type=int, default=1000, metavar="N",
+                     help="how many random models tests/test_campaign.py checks against JAX (default 1000)")
+
+
 @pytest.fixture(params=DEVICES)
 def device(request):
     """Each device the corpus runs on: "numpy", and "cupy" when CuPy and a GPU are present."""

@@ -7,7 +7,6 @@ identifiers the scheduler made safe, string literals made with repr(), and numbe
 import inspect
 import math
 
-from ..ir.expr import number
 from ..ir.ops import OPS
 from . import runtime
 
@@ -31,6 +30,8 @@ def generate(program, model_name="model"):
             role = ins.role
             body.append(f"# {role}")
         code = OPS[ins.op].code([_atom(a) for a in ins.args], ins.params)
+        if ins.op == "pow" and isinstance(ins.args[1], float) and ins.args[1].is_integer():
+            code = f"{_atom(ins.args[0])} ** {_atom(ins.args[1])}"  # never complex: plain Python, no call
         for helper in runtime.HELPERS:
             if helper.__name__ + "(" in code:
                 used.add(helper.__name__)
@@ -59,8 +60,13 @@ def generate(program, model_name="model"):
         "",
     ]
     doc = [f'"""{out_name} and {{name: gradient}} from inputs {{{inputs}}} (arrays or numbers)."""']
-    func = ["def value_and_grad(inputs, xp=None):"] + ["    " + line for line in
-                                                       doc + ["if xp is None:", "    xp = numpy"] + body]
+    # Python floats raise on x/0 and overflow where NumPy's float64 gives inf or nan: run again on those.
+    retry = ["except ArithmeticError:",
+             "    if not any(type(v) is float for v in inputs.values()):",
+             "        raise",
+             "    return value_and_grad({k: numpy.float64(v) if type(v) is float else v for k, v in inputs.items()}, xp)"]
+    func = ["def value_and_grad(inputs, xp=None):"] + ["    " + line for line in (
+        doc + ["if xp is None:", "    xp = numpy", "try:"] + ["    " + line for line in body] + retry)]
     return "\n".join(head) + "\n\n".join(helpers) + "\n\n" + "\n".join(func) + "\n"
 
 
@@ -71,9 +77,11 @@ def _scalar_check(out_name, out_var):
 
 
 def _atom(a):
+    """A variable name, or a constant as a float literal: never an int (3**40 would overflow int64 in
+    NumPy, and 3*2 would give an int where Program.run gives a float), and -0.0 keeps its sign."""
     if isinstance(a, str):
         return a
+    a = float(a)
     if not math.isfinite(a):
         return f'float("{a}")'
-    text = number(a) if float(a).is_integer() else repr(float(a))
-    return f"({text})" if a < 0 else text
+    return f"({a!r})" if math.copysign(1.0, a) < 0 else repr(a)

@@ -70,7 +70,11 @@ def trace(program, inputs, xp, keep=False, check_finite=False):
     for ins in program.instrs:
         args = [env[a] if isinstance(a, str) else a for a in ins.args]
         try:
-            env[ins.out] = apply(ins.op, xp, args, ins.params)
+            try:
+                env[ins.out] = apply(ins.op, xp, args, ins.params)
+            except ArithmeticError:  # x/0 or overflow on Python floats: NumPy's float64 gives inf or nan
+                env[ins.out] = apply(ins.op, xp, [numpy.float64(a) if type(a) is float else a for a in args],
+                                     ins.params)
         except Exception as e:  # noqa: BLE001 - whatever the array library raises, named by equation
             raise Error(f"{ins.op} failed in {program.where(ins)}: {type(e).__name__}: {e}") from None
         if check_finite and not finite.is_finite(xp, env[ins.out]):

@@ -21,7 +21,9 @@ def _sum_to(xp, x, like):
     if type(x) is float and type(like) is float:  # the scalar fast path: nothing to do
         return x
     shape = getattr(like, "shape", ())
-    have = getattr(x, "shape", ())
+    if not hasattr(x, "shape"):  # a Python float (a constant gradient): an array of like's shape and dtype
+        return xp.full_like(like, x)
+    have = x.shape
     if have == shape:
         return x
     lead = len(have) - len(shape)
@@ -41,14 +43,16 @@ def _unsum(xp, g, x, axis):
 
 
 def _count(xp, x, axis):
-    """How many elements a mean over `axis` averages (a float, so it never changes the dtype)."""
+    """How many elements a mean over `axis` averages (a float, so it never changes the dtype). None: NaN,
+    so that the mean's pullback g/n is NaN as NumPy's mean of nothing is, not a ZeroDivisionError."""
     shape = getattr(x, "shape", ())
     if axis is None:
         n = 1
         for m in shape:
             n *= m
-        return float(n)
-    return float(shape[axis])
+    else:
+        n = shape[axis]
+    return float(n) if n else float("nan")
 
 
 def _mm_left(xp, g, a, b):
@@ -108,4 +112,33 @@ def _inside(xp, x, lo, hi):
     return ((x >= lo) & (x <= hi)).astype(x.dtype)
 
 
-HELPERS = (_array, _sum_to, _unsum, _count, _mm_left, _mm_right, _sigmoid, _log_sigmoid, _logsumexp, _softmax, _inside)
+def _pow(xp, a, b):
+    """a ** b as a real number: NaN for a negative base and a fractional exponent, as in NumPy and JAX
+    (Python's own float ** would return a complex number)."""
+    if type(a) is float and type(b) is float and a < 0 and not b.is_integer():
+        return float("nan")
+    return a ** b
+
+
+def _log_nz(xp, a):
+    """log(a), and 0 where a is 0: ∂(x^y)/∂y = log(x)·x^y is 0 at x = 0 (as in JAX), not 0·(-inf) = NaN."""
+    return xp.log(xp.where(a == 0, 1, a))
+
+
+def _gate(xp, g, a):
+    """g where a > 0, else 0: relu's gradient as a selection (as JAX and PyTorch), not g·step(a), so a
+    flat relu stops an infinite g instead of making 0·inf = NaN. Keeps the dtype g·a would have."""
+    return xp.where(a > 0, g, xp.zeros_like(a))
+
+
+def _share(xp, x, out, y):
+    """x's share of the gradient of out = max(x, y) (or min): 1 where x is the result, 1/2 where y is as
+    well (a tie), else 0, as JAX computes it; NaN on the other side gives 0. In the dtype x·y would have."""
+    if type(x) is float and type(y) is float:
+        return (x == out) / (1.0 + (y == out))
+    mask = xp.where(x == out, xp.where(y == out, 0.5, 1.0), 0.0)
+    return mask.astype(xp.result_type(x, y))
+
+
+HELPERS = (_array, _sum_to, _unsum, _count, _mm_left, _mm_right, _sigmoid, _log_sigmoid, _logsumexp, _softmax,
+           _inside, _pow, _log_nz, _gate, _share)

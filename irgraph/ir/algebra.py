@@ -14,11 +14,14 @@ def rewrite(op, args, params, b):
     values = [b.value(a) for a in args]
     row = OPS[op]
     if row.kind == "elementwise" and args and all(v is not None for v in values):
-        folded = fold(op, values, params)
-        if folded is not None:
-            return b.const(folded)
+        return b.const(fold(op, values, params))
+    if op in _WHOLE and values[0] is not None and all(v is None for _, v in params):
+        return args[0]  # a constant is its own sum, mean and transpose (and stays a weak Python float)
     rule = _RULES.get(op)
     return rule(args, values, b) if rule else None
+
+
+_WHOLE = ("sum", "mean", "transpose", "logsumexp")
 
 
 def _add(args, values, b):

@@ -5,6 +5,7 @@ identity and never recurse, and every walk over an expression is an explicit loo
 thousands of operations deep). Arithmetic on expressions builds simplified expressions.
 """
 
+import math
 import sys
 import weakref
 
@@ -21,7 +22,7 @@ class Expr:
     __slots__ = ("__weakref__", "args", "attr", "op")
 
     def __new__(cls, op, args=(), attr=None):
-        key = (op, attr, tuple(id(a) for a in args))
+        key = (op, _signed(attr), tuple(id(a) for a in args))
         found = _TABLE.get(key)
         if found is not None:
             return found
@@ -52,6 +53,11 @@ class Expr:
 
     def __repr__(self):
         return f"Expr({to_text(self)!r})"
+
+
+def _signed(attr):
+    """A constant's key: -0.0 == 0.0 in Python, but x/-0.0 is -inf, so the two must stay apart."""
+    return (attr, math.copysign(1.0, attr)) if type(attr) is float else attr
 
 
 def const(value):
@@ -194,7 +200,8 @@ def _sweep(order, e, seed, elementwise_only, local, tensor):
             partials = row.partials(_SELF, *s.args, s, **dict(s.attr))
             pulled = [row.kind == "tensor"] * len(partials)
         return [(a, substitute(p, {G: g}) if pb else g * p)
-                for a, p, pb in zip(s.args, partials, pulled) if a.op != "const"]
+                for a, p, pb in zip(s.args, partials, pulled)
+                if a.op != "const" and not (s.op == "pow" and is_const(p, 0))]  # x^0 contributes nothing
 
     return reverse_sweep(order, e, seed, pullback, _total)
 

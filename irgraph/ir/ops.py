@@ -135,8 +135,11 @@ class Op:
 
 
 def _pow_partials(e, a, b, out):
-    # x^c with constant c must never build log(x): that would be NaN for x < 0.
-    return (b * a ** (b - 1), e.call("log", a) * out if not e.is_const(b) else e.const(0))
+    # x^c with constant c must never build log(x): that would be NaN for x < 0; x^0 has derivative 0, not
+    # 0·x^(-1) = NaN at x = 0. ∂/∂y follows JAX: log(x)·x^y, with log(0) taken as 0 (so 0^y gives 0).
+    if e.is_const(b):
+        return (e.const(0) if e.is_const(b, 0) else b * a ** (b - 1), e.const(0))
+    return (b * a ** (b - 1), e.call("log_nz", a) * out)
 
 
 def _unary(name, partial, **kw):
@@ -166,7 +169,7 @@ ROWS = [
        pretty="·", prec=2, display="×"),
     Op("div", 2, Infix("/", operator.truediv), lambda e, a, b, out: (1 / b, -out / b), symbol="/", prec=2,
        display="÷"),
-    Op("pow", 2, Infix("**", operator.pow), _pow_partials, symbol="^", prec=4, display="^"),
+    Op("pow", 2, Helper(rt._pow), _pow_partials, symbol="^", prec=4, display="^"),  # never complex
     Op("neg", 1, Infix("-", operator.neg), lambda e, a, out: (e.const(-1),), symbol="-", pretty="−", prec=3,
        display="−x"),
     Op("matmul", 2, Infix("@", operator.matmul),
@@ -186,10 +189,11 @@ ROWS = [
     Op("sigmoid", 1, Helper(rt._sigmoid), lambda e, a, out: (out * (1 - out),), user=True),
     Op("relu", 1, Array("maximum", (0,)), lambda e, a, out: (e.call("step", a),), user=True),  # relu'(0) = 0
     Op("softplus", 1, Array("logaddexp", (0,)), lambda e, a, out: (e.call("sigmoid", a),), user=True),
-    # max/min of two arrays; at a tie each operand gets half the gradient (as in JAX and PyTorch).
-    Op("max", 2, Array("maximum"), lambda e, a, b, out: (e.call("step", a - b, at=0.5), e.call("step", b - a, at=0.5)),
+    # max/min of two arrays; at a tie each operand gets half the gradient (as in JAX and PyTorch). As in JAX
+    # the share compares each operand with the result, so a NaN on one side gives the other 0, not NaN.
+    Op("max", 2, Array("maximum"), lambda e, a, b, out: (e.call("share", a, out, b), e.call("share", b, out, a)),
        commutative=True, user=True),
-    Op("min", 2, Array("minimum"), lambda e, a, b, out: (e.call("step", b - a, at=0.5), e.call("step", a - b, at=0.5)),
+    Op("min", 2, Array("minimum"), lambda e, a, b, out: (e.call("share", a, out, b), e.call("share", b, out, a)),
        commutative=True, user=True),
     # clip(x, lo, hi) with constant bounds: gradient 1 on [lo, hi], bounds included (as PyTorch's clamp).
     Op("clip", 1, Array("clip", by_name=False), lambda e, a, out, lo, hi: (e.call("inside", a, lo=lo, hi=hi),), user=True,
@@ -215,6 +219,9 @@ ROWS = [
     Op("id", 1, Same(), lambda e, a, out: (e.const(1),), shape_of=0, display="="),
     Op("step", 1, Array("heaviside", by_name=False), params=(Param("at", float, 0.0),)),  # 0 below zero, 1 above, `at` at 0
     Op("sign", 1, Array("sign")),
+    Op("gate", 2, Helper(rt._gate), lambda e, g, a, out: (e.call("step", a), e.const(0))),  # relu's g·step(a)
+    Op("log_nz", 1, Helper(rt._log_nz)),
+    Op("share", 3, Helper(rt._share)),  # x's share of max(x, y) or min(x, y): 1, 1/2 at a tie, or 0  # in ∂(x^y)/∂y (see _pow_partials)
     Op("inside", 1, Helper(rt._inside), params=(Param("lo"), Param("hi"))),  # 1 on [lo, hi], else 0
     Op("log_sigmoid", 1, Helper(rt._log_sigmoid), lambda e, a, out: (e.call("sigmoid", -a),)),
     Op("sum_to", 2, Helper(rt._sum_to), kind="tensor", shape_of=1, display="sum to shape"),
@@ -238,8 +245,7 @@ def apply(op_name, xp, args, params=()):
 
 
 def fold(op_name, values, params=()):
-    """Evaluate an elementwise op on constant scalars at compile time; None if it is not finite."""
+    """Evaluate an elementwise op on constant scalars at compile time, in float64 as NumPy would at run
+    time: 1/0 folds to inf and 0/0 to nan (the generated code must never divide two Python floats)."""
     with np.errstate(all="ignore"):
-        value = apply(op_name, np, [np.float64(v) for v in values], params)
-    value = float(value)
-    return value if np.isfinite(value) else None
+        return float(apply(op_name, np, [np.float64(v) for v in values], params))

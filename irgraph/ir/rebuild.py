@@ -50,17 +50,35 @@ class Rebuilder:
         if current is None or (current.startswith("%") and not whose.startswith("%")):  # names win
             self.edit(new)["adj_of"] = whose
 
+    def keep_name(self, n):
+        """When named node n was replaced by an unnamed operation, that operation carries on the name."""
+        name, new = self.old_nodes[n].get("name"), self.rep[n]
+        if name and new != n and not self.nodes[new].get("name") and self.nodes[new]["op"] != "const":
+            self.edit(new)["name"] = name
+
     def finish(self):
         meta = self.graph.meta
+        outputs = [self._named_output(o) for o in meta.outputs]
         grads = None if meta.grads is None else {k: self.rep[v] for k, v in meta.grads.items()}
         values = meta.values
         if values is None:  # the first rebuild: every forward node as parsed
             values = {n: n for n, d in self.old_nodes.items() if d["op"] != "const" and d.get("role") != "backward"}
         adjoints = None if meta.adjoints is None else {k: self.rep[v] for k, v in meta.adjoints.items()}
         return Graph.from_args(self.nodes, self.operands, **dict(vars(meta), next_id=self.next_id, grads=grads,
-                                                                  outputs=[self.rep[o] for o in meta.outputs],
+                                                                  outputs=outputs,
                                                                   values={k: self.rep[v] for k, v in values.items()},
                                                                   adjoints=adjoints))
+
+    def _named_output(self, o):
+        """The output's replacement, still under the user's name: `loss = x` or `loss = 3*2` become an
+        `id` node called loss rather than the input x or a bare constant."""
+        name, new = self.old_nodes[o].get("name"), self.rep[o]
+        if not name or self.nodes[new].get("name") == name:
+            return new
+        self.current = self.old_nodes[o]
+        node = self._new("id", (new,), name=name)
+        self.rep[o] = node
+        return node
 
     # The view algebra.rewrite needs.
     def value(self, n):
