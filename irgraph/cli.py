@@ -20,6 +20,7 @@ from viz.explain import explain
 from . import __version__, cli_help
 from . import data as datalib
 from .ir.errors import Error, NonFiniteWarning, ParseError
+from .ir.files import refuse_overwrite, write_file
 from .ir.graph import parse_wrt
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL = 1, 2, 70
@@ -130,9 +131,8 @@ def _compile(args):
 
     prog = irgraph.compile(_graph(args), wrt=_wrt(args))
     stats = "\n".join(f"{k}: {v}" for k, v in prog.stats.items())
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(prog.source)
+    if args.out and args.out != "-":
+        write_file(args.out, prog.source, model=args.model)
         if args.stats:
             print(stats, file=sys.stderr)
         print(f"wrote {args.out}", file=sys.stderr)
@@ -164,6 +164,10 @@ def _render(args):
 
     inputs = _inputs(args) if args.set or args.inputs else None  # every value and gradient drawn comes from these
     graph = _graph(args)
+    if args.wrt:
+        parse_wrt(graph, _wrt(args))  # inputs only, as compile takes them: an equation name is refused
+    if args.out != "-":
+        refuse_overwrite(args.out, args.model)
     options = {"highlight": args.highlight, "inputs": inputs, "stage": args.stage, "ops": args.ops, "wrt": _wrt(args)}
     with warnings.catch_warnings(record=True) as notes:  # e.g. a vector output: values but no gradients
         warnings.simplefilter("always")
@@ -210,10 +214,15 @@ def _unused(graph):
 def _read_model(args):
     if args.model == "-":
         args.model_label = "<stdin>"
-        return sys.stdin.read()
+        raw = sys.stdin.buffer.read()
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise Error(f"not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start})") from None
     args.model_label = args.model
-    with open(args.model, encoding="utf-8") as f:
-        return f.read()
+    if os.path.isdir(args.model):
+        raise Error(f"{args.model} is a folder, not a model file")
+    return datalib.read_text(args.model, named=False)  # the message starts with the model's name already
 
 
 def _wrt(args):
@@ -245,8 +254,9 @@ def _inputs(args):
             raise Error(f"--set takes NAME=VALUE, got {item!r}")
         try:
             values[name.strip()] = datalib.plain_array(json.loads(text))
-        except (json.JSONDecodeError, TypeError, ValueError):
-            raise Error(f"--set {name.strip()}: {text!r} is not a number or a JSON list of numbers") from None
+        except (json.JSONDecodeError, TypeError, ValueError, RecursionError):
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            raise Error(f"--set {name.strip()}: {shown!r} is not a number or a JSON list of numbers") from None
     return values
 
 
@@ -298,6 +308,9 @@ def _fit(args):
     from .fit import DivergedError, fit
 
     model = _read_model(args)
+    for out in (args.out, args.plot):
+        if out:
+            refuse_overwrite(out, args.model)
     try:
         result = fit(model, args.data, args.init, wrt=_wrt(args), optimizer=args.optimizer, lr=args.lr,
                             steps=args.steps, batch_size=args.batch_size, seed=args.seed, device=args.device,

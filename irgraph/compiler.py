@@ -9,6 +9,7 @@ import os
 
 import passes
 
+from .data import read_text
 from .ir.errors import Error
 from .ir.graph import Graph, require_name
 from .ir.parse import parse
@@ -51,7 +52,6 @@ def _looks_like_a_path(model):
 def read_model(path):
     """The text of a model file; a missing one is an Error."""
     try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
+        return read_text(path)
     except FileNotFoundError:
         raise Error(f"no model file {os.fspath(path)!r} (model text needs at least one `name = expression`)") from None

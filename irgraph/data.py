@@ -8,6 +8,7 @@ against a model's inputs is the caller's job.
 import csv
 import json
 import os
+import sys
 
 import numpy
 
@@ -70,8 +71,19 @@ def _csv(path):
 
 
 def _json(path):
-    with open(path, encoding="utf-8") as f:
-        return json_values(json_document(f.read(), path), path)
+    return json_values(json_document(read_text(path), path), path)
+
+
+def read_text(path, named=True):
+    """A UTF-8 text file's content; other encodings are an Error naming the byte (and the file, if `named`)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        where = f"{path}: " if named else ""
+        raise Error(f"{where}not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start}); save it as UTF-8") \
+            from None
 
 
 def json_document(text, where):
@@ -80,6 +92,8 @@ def json_document(text, where):
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise Error(f"{where}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}") from None
+    except RecursionError:
+        raise Error(f"{where}: JSON nested too deeply (over {sys.getrecursionlimit()} levels)") from None
     if not isinstance(data, dict):
         raise Error(f"{where}: expected a JSON object of name: value")
     return data
@@ -127,8 +141,18 @@ def plain_array(value):
 
 
 def _npz(path):
-    with numpy.load(path, allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}
+    try:
+        data = numpy.load(path, allow_pickle=False)
+        if not hasattr(data, "files"):
+            raise ValueError("a single .npy array, not an .npz archive of named arrays")
+        with data:
+            arrays = {k: data[k] for k in data.files}
+    except Exception as e:  # noqa: BLE001 - a damaged file fails inside numpy and zipfile in many ways
+        raise Error(f"{path}: not a readable .npz archive: {_why(e)}") from None
+    for name, value in arrays.items():
+        if not isinstance(value, numpy.ndarray):  # a zip member that is not .npy data comes back as bytes
+            raise Error(f"{path}: member {name!r} is not a NumPy array")
+    return arrays
 
 
 def _npy(path):
@@ -136,8 +160,18 @@ def _npy(path):
     name = os.path.splitext(os.path.basename(path))[0]
     try:
         return {name: numpy.load(path, mmap_mode="r", allow_pickle=False)}
-    except ValueError as e:
-        raise Error(f"{path}: not a .npy array file: {e}") from None
+    except Exception as e:  # noqa: BLE001 - a damaged file fails inside numpy in many ways
+        raise Error(f"{path}: not a readable .npy array file: {_why(e)}") from None
+
+
+def _why(e):
+    """What is wrong with a data file, in one line."""
+    text = str(e).splitlines()[0] if str(e) else type(e).__name__
+    if "pickle" in text:
+        return "it holds pickled (object) data, which irgraph never loads; save plain number arrays"
+    if isinstance(e, EOFError) or not text.strip():
+        return "the file is empty or cut short"
+    return text
 
 
 def _npy_folder(path):

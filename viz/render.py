@@ -19,7 +19,8 @@ import graphviz
 import passes
 from irgraph.backends.execute import Result
 from irgraph.ir.errors import Error
-from irgraph.ir.graph import Graph
+from irgraph.ir.files import write_file
+from irgraph.ir.graph import Graph, parse_wrt
 from irgraph.ir.program import Program
 
 from . import compiled, forward, page, style
@@ -56,9 +57,7 @@ def render(obj, path, highlight=None, values=None, stage="forward", ops=False, w
     else:
         digraph = to_digraph(obj, highlight=highlight, values=values, stage=stage, ops=ops, wrt=wrt, inputs=inputs)
         data = digraph.source.encode("utf-8") if fmt in ("dot", "gv") else draw(digraph, fmt, path)
-    with open(path, "wb") as f:
-        f.write(data)
-    return path
+    return write_file(path, data)
 
 
 def draw(digraph, fmt, path="the picture"):
@@ -90,7 +89,9 @@ def to_digraph(obj, highlight=None, values=None, stage="forward", ops=False, wrt
     if stage not in STAGES:
         raise Error(f"unknown stage {stage!r}: choose one of {', '.join(STAGES)}")
     result, inputs = split_values(values, inputs)
-    if isinstance(wrt, str):
+    if wrt is not None and isinstance(obj, Graph):
+        wrt = parse_wrt(obj, wrt)  # inputs only, as compile takes them: an equation name is refused
+    elif isinstance(wrt, str):
         wrt = [w.strip() for w in wrt.split(",") if w.strip()]
     if isinstance(obj, Program):
         # A Program is drawn as its instructions, or as the compiled graph it was scheduled from.

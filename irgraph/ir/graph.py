@@ -443,6 +443,8 @@ def parse_wrt(graph, wrt):
     string is comma-separated."""
     if wrt is None:
         return list(graph.inputs)
+    if not isinstance(wrt, (str, list, tuple)):
+        raise Error(f"wrt must be a list of input names (or one comma-separated string), not {wrt!r}")
     if isinstance(wrt, str):
         wrt = [w.strip() for w in wrt.split(",") if w.strip()]
     wrt = list(wrt)
@@ -455,8 +457,12 @@ def parse_wrt(graph, wrt):
 
 
 def require_name(graph, name, what="variable"):
-    """The node named `name`, or an Error that suggests close names."""
+    """The node named `name`, or an Error that suggests close names. An "equation" is never an input."""
+    if not isinstance(name, str):
+        raise Error(f"the {what} must be given by its name (a string), not {name!r}")
     d = graph.attrs(name)
+    if what == "equation" and d is not None and d.get("op") == "input":
+        raise Error(f"{name!r} is an input of the model, not an equation: the output must be computed by one")
     if d is not None and d.get("name") == name:
         return name
     raise Error(f"no {what} named {name!r} in the model{did_you_mean(name, graph.names())}")

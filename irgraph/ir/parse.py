@@ -19,7 +19,8 @@ from .ops import FUNCTIONS, INFIX, REQUIRED
 
 # Tokens as plain strings (fast); a token's kind follows from its first character, and columns are
 # recomputed with the same pattern only when there is an error to report.
-_TOKEN = re.compile(r"(?:\d+(?:_\d+)*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[A-Za-z_][A-Za-z0-9_]*|\*\*|#.*|\S")
+_TOKEN = re.compile(r"(?:[0-9]+(?:_[0-9]+)*\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[A-Za-z_][A-Za-z0-9_]*|\*\*|#.*|\S")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # not str.splitlines: \x0c, \x0b and U+2028 do not end a line
 _OPS = frozenset("+-*/^@") | {"**"}
 
 
@@ -68,7 +69,7 @@ class _Parser:
     def __init__(self, text):
         if not isinstance(text, str):
             raise Error(f"model text must be a string, not {type(text).__name__}")
-        self.lines = text.splitlines()
+        self.lines = _LINE_BREAK.split(text[:-1] if text.endswith(("\n", "\r")) else text) if text else []
         self.defined = {}  # name -> line number
         self.uses = {}  # equation name -> names its right-hand side uses
         self.used = {}  # every name used, in order of first use (a dict as an ordered set)
@@ -171,6 +172,8 @@ class _Parser:
 
     @staticmethod
     def bad_message(char):
+        if char.isdigit() or char.isnumeric():  # ৪, ３, 𝟗 look like numbers but are not ASCII digits
+            return f"{char!r} is not an ASCII digit: write numbers with 0-9"
         return _NOT_IN_LANGUAGE.get(char, f"unexpected character {char!r}")
 
     def check_name(self, index, name):
