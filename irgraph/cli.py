@@ -214,6 +214,8 @@ def _unused(graph):
 def _read_model(args):
     if args.model == "-":
         args.model_label = "<stdin>"
+        if not hasattr(sys.stdin, "buffer"):  # a text stream without bytes underneath (a test's StringIO)
+            return sys.stdin.read()
         raw = sys.stdin.buffer.read()
         try:
             return raw.decode("utf-8")

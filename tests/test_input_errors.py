@@ -27,7 +27,7 @@ def test_render_wrt_takes_inputs_only(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("digit", ["\u09ea", "\u0663", "\uff13", "\U0001d7d7", "\u00b2"])
+@pytest.mark.parametrize("digit", ["\u09ea", "\u0663", "\uff13", "\U0001d7d7"])
 def test_only_ascii_digits_are_numbers(digit):
     for text in (f"loss = x * {digit}", f"loss = x * 1{digit}"):
         with pytest.raises(irgraph.ParseError) as e:

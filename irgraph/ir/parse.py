@@ -172,9 +172,11 @@ class _Parser:
 
     @staticmethod
     def bad_message(char):
+        if char in _NOT_IN_LANGUAGE:
+            return _NOT_IN_LANGUAGE[char]
         if char.isdigit() or char.isnumeric():  # ৪, ３, 𝟗 look like numbers but are not ASCII digits
             return f"{char!r} is not an ASCII digit: write numbers with 0-9"
-        return _NOT_IN_LANGUAGE.get(char, f"unexpected character {char!r}")
+        return f"unexpected character {char!r}"
 
     def check_name(self, index, name):
         if name.startswith("__") or keyword.iskeyword(name):
