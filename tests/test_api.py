@@ -12,7 +12,7 @@ from cases import CUPY_MISSING, EXAMPLES
 
 import irgraph
 import passes
-from irgraph.backends import execute
+from irgraph.backends import dispatch
 
 LINEAR = EXAMPLES / "linear.eq"
 REF = json.loads((EXAMPLES / "linear.json").read_text())  # values and gradients computed by JAX
@@ -44,10 +44,10 @@ def test_the_mlp_example_against_its_jax_reference():
 
 
 def test_compiled_once_and_checked_once_per_input_signature(monkeypatch):
-    compiles, traces = [], []
-    real_compile, real_trace = passes.compile_program, execute.trace
+    compiles, traces = [], []  # traces: the per-signature checks of Program.run's dispatcher
+    real_compile, real_check = passes.compile_program, dispatch.Dispatcher.prepare
     monkeypatch.setattr(passes, "compile_program", lambda *a, **k: compiles.append(1) or real_compile(*a, **k))
-    monkeypatch.setattr(execute, "trace", lambda *a, **k: traces.append(1) or real_trace(*a, **k))
+    monkeypatch.setattr(dispatch.Dispatcher, "prepare", lambda *a, **k: traces.append(1) or real_check(*a, **k))
     f = irgraph.value_and_grad("loss = sum((w*x - y)^2)", wrt=["w"])
     small = {"w": 2.0, "x": np.arange(3.0), "y": np.ones(3)}
     for _ in range(3):

@@ -2,6 +2,9 @@
 
 The module imports numpy only, and runs on any array module passed as `xp` (CuPy, say). It contains
 identifiers the scheduler made safe, string literals made with repr(), and numbers; never user text.
+It also defines `_value_and_grad_floats(*inputs)`: the same program for Python floats only (every shape is
+(), so undoing broadcasting is nothing to do), which `Program.run` calls without any per-call checks; it
+also says whether every result is finite. Programs that call NumPy functions get None there instead.
 """
 
 import inspect
@@ -12,6 +15,7 @@ from . import runtime
 
 # Which runtime helpers each op's code calls (and the helpers those call).
 _NEEDS = {"_mm_left": ("_sum_to",), "_mm_right": ("_sum_to",)}
+FLOATS = "_value_and_grad_floats"  # the scalar entry point's name
 
 
 def generate(program, model_name="model"):
@@ -21,30 +25,12 @@ def generate(program, model_name="model"):
         body.append(f"{v} = inputs[{name!r}]")
         body.append(f"if type({v}) is not float or xp is not numpy:")
         body.append(f"    {v} = _array(xp, {v})")
-    role = None
-    out_name, out_var = program.output
-    for ins in program.instrs:
-        if ins.role != role:
-            if ins.role == "backward":
-                body.extend(_scalar_check(out_name, out_var) if program.grads else [])
-            role = ins.role
-            body.append(f"# {role}")
-        code = OPS[ins.op].code([_atom(a) for a in ins.args], ins.params)
-        if ins.op == "pow" and isinstance(ins.args[1], float) and ins.args[1].is_integer():
-            code = f"{_atom(ins.args[0])} ** {_atom(ins.args[1])}"  # never complex: plain Python, no call
-        for helper in runtime.HELPERS:
-            if helper.__name__ + "(" in code:
-                used.add(helper.__name__)
-        body.append(f"{ins.out} = {code}")
-        if ins.frees:
-            body.append(f"del {', '.join(ins.frees)}")
-    if role != "backward" and program.grads:
-        body.extend(_scalar_check(out_name, out_var))
-    grads = ", ".join(f"{name!r}: {v}" for name, v in program.grads)
-    body.append(f"return {out_var}, {{{grads}}}")
+    body += _instructions(program, used)
+    scalar = _instructions(program, used, scalar=True)
 
     used |= {need for name in used for need in _NEEDS.get(name, ())}
     helpers = [inspect.getsource(h) for h in runtime.HELPERS if h.__name__ in used]
+    out_name = program.output[0]
     wrt = ", ".join(program.wrt) or "nothing"
     inputs = ", ".join(name for name, _ in program.inputs)
     head = [
@@ -67,7 +53,62 @@ def generate(program, model_name="model"):
              "    return value_and_grad({k: numpy.float64(v) if type(v) is float else v for k, v in inputs.items()}, xp)"]
     func = ["def value_and_grad(inputs, xp=None):"] + ["    " + line for line in (
         doc + ["if xp is None:", "    xp = numpy", "try:"] + ["    " + line for line in body] + retry)]
-    return "\n".join(head) + "\n\n".join(helpers) + "\n\n" + "\n".join(func) + "\n"
+    params = ", ".join(v for _, v in program.inputs)
+    floats = [f"def {FLOATS}({params}):", '    """The same, for inputs that are all Python floats."""',
+              "    xp = numpy"] + ["    " + line for line in scalar]
+    if not float_safe(program):
+        floats = [f"{FLOATS} = None  # the program calls NumPy functions: floats take the array path"]
+    return ("\n".join(head) + "\n\n".join(helpers) + "\n\n" + "\n".join(func) + "\n\n\n" + "\n".join(floats)
+            + "\n")
+
+
+# Python float arithmetic raises where NumPy would give inf or nan (ZeroDivisionError, OverflowError), so
+# a float-only run of these ops either matches NumPy or fails and is run again by the interpreter. NumPy
+# functions on floats would return NumPy scalars that warn instead, and x ** 0.5 of a negative float is
+# complex in Python: programs with those take the array path.
+_FLOAT_OPS = ("add", "sub", "mul", "div", "neg", "id", "sum_to")
+
+
+def float_safe(program):
+    """Whether the float-only function computes what NumPy does, or raises."""
+    return all(i.op in _FLOAT_OPS or (i.op == "pow" and not isinstance(i.args[1], str)
+                                      and float(i.args[1]).is_integer()) for i in program.instrs)
+
+
+def _instructions(program, used, scalar=False):
+    """The program's lines. `scalar`: every value is a number, so `sum_to` is the identity and the output
+    is a scalar by construction."""
+    body, role = [], None
+    out_name, out_var = program.output
+    for ins in program.instrs:
+        if ins.role != role:
+            if ins.role == "backward" and not scalar:
+                body.extend(_scalar_check(out_name, out_var) if program.grads else [])
+            role = ins.role
+            body.append(f"# {role}")
+        args = [_atom(a) for a in ins.args]
+        if scalar and ins.op == "sum_to":
+            body.append(f"{ins.out} = {args[0]}")
+            continue
+        code = OPS[ins.op].code(args, ins.params)
+        if ins.op == "pow" and isinstance(ins.args[1], float) and ins.args[1].is_integer():
+            code = f"{args[0]} ** {args[1]}"  # never complex: plain Python, no call
+        for helper in runtime.HELPERS:
+            if helper.__name__ + "(" in code:
+                used.add(helper.__name__)
+        body.append(f"{ins.out} = {code}")
+        if ins.frees and not scalar:
+            body.append(f"del {', '.join(ins.frees)}")
+    if role != "backward" and program.grads and not scalar:
+        body.extend(_scalar_check(out_name, out_var))
+    grads = ", ".join(f"{name!r}: {v}" for name, v in program.grads)
+    if scalar:  # and whether every result is finite: a sum is, unless one of them is not (or it overflows)
+        total = " + ".join([out_var] + [v for _, v in program.grads])
+        body.append(f"_total = {total}")
+        body.append(f"return {out_var}, {{{grads}}}, _total - _total == 0.0")
+    else:
+        body.append(f"return {out_var}, {{{grads}}}")
+    return body
 
 
 def _scalar_check(out_name, out_var):

@@ -1,18 +1,68 @@
-"""Array modules: NumPy on the CPU, CuPy on an NVIDIA GPU. Missing pieces are clear errors."""
+"""Devices: NumPy on the CPU, Numba's fused kernels on the CPU, CuPy on an NVIDIA GPU, and "auto".
+
+Missing pieces are clear errors naming the package to install.
+"""
+
+import functools
+import importlib.util
 
 import numpy
 
 from ..ir.errors import Error
 
-DEVICES = ("numpy", "cupy", "auto")
+DEVICES = ("auto", "numpy", "numba", "cupy")
+
+# "auto" moves off NumPy only when the largest input has at least this many elements: below it, a kernel
+# launch (GPU) or a call into compiled loops (Numba) saves less than it costs.
+AUTO_MIN_ELEMENTS = 100_000
 
 _CUPY_HELP = 'install it with pip install "irgraph[gpu]" (or the cupy-cuda12x package directly)'
+_NUMBA_HELP = 'install it with pip install "irgraph[fast]" (or the numba package directly)'
+
+
+def choose(device, args):
+    """The device "auto" means for these input values: cupy when a GPU works, else numba when it is
+    installed, else numpy; the first two only for inputs of at least AUTO_MIN_ELEMENTS elements."""
+    if device != "auto":
+        return device
+    if max((numpy.size(a) for a in args), default=0) < AUTO_MIN_ELEMENTS:
+        return "numpy"
+    if gpu_works():
+        return "cupy"
+    return "numba" if numba_installed() else "numpy"
+
+
+@functools.cache
+def gpu_works():
+    """Whether CuPy imports and sees a GPU (asked once per process)."""
+    try:
+        _cupy()
+    except Error:
+        return False
+    return True
+
+
+def numba_installed():
+    return importlib.util.find_spec("numba") is not None
+
+
+def require_numba():
+    """Numba, or an Error naming the package."""
+    try:
+        import numba
+    except ImportError:
+        raise Error(f"device 'numba' needs the package numba, which is not installed; {_NUMBA_HELP}") from None
+    return numba
 
 
 def get_xp(device="numpy"):
-    """(array module, device name) for "numpy", "cupy" or "auto" (cupy when it works, else numpy)."""
+    """(array module, device name) for "numpy", "numba" (NumPy arrays), "cupy" or "auto" (cupy when it
+    works, else numpy)."""
     if device == "numpy":
         return numpy, "numpy"
+    if device == "numba":
+        require_numba()
+        return numpy, "numba"
     if device == "cupy":
         return _cupy(), "cupy"
     if device == "auto":

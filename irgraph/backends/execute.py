@@ -1,7 +1,6 @@
 """The executor: interprets a Program instruction by instruction on NumPy or CuPy arrays."""
 
 import contextlib
-from dataclasses import dataclass
 
 import numpy
 
@@ -13,13 +12,19 @@ from .devices import to_numpy
 from .runtime import _array
 
 
-@dataclass(frozen=True)
 class Result:
-    """What running a program gives: the output's value and {input name: gradient}."""
+    """What running a program gives: the output's value and {input name: gradient}, and the device used.
 
-    value: object
-    grads: dict
-    device: str = "numpy"
+    A plain class with slots, not a dataclass: it is built on every call of Program.run's fast path.
+    """
+
+    __slots__ = ("device", "grads", "value")
+
+    def __init__(self, value, grads, device="numpy"):
+        self.value, self.grads, self.device = value, grads, device
+
+    def __repr__(self):
+        return f"Result(value={self.value!r}, grads={self.grads!r}, device={self.device!r})"
 
     def to_numpy(self):
         """The same result with every array copied to host NumPy arrays."""

@@ -57,7 +57,7 @@ def _count(xp, x, axis):
 
 def _mm_left(xp, g, a, b):
     """Gradient of `a @ b` with respect to `a`: g @ bᵀ, for vectors, matrices and stacks."""
-    if type(g) is float:  # the seed 1 of a vector dot product: keep the operands' dtype
+    if type(g) in (int, float):  # the seed 1 of a vector dot product: keep the operands' dtype
         g = xp.asarray(g, dtype=xp.result_type(a, b))
     if b.ndim == 1:
         grad = xp.expand_dims(g, -1) * b
@@ -70,7 +70,7 @@ def _mm_left(xp, g, a, b):
 
 def _mm_right(xp, g, a, b):
     """Gradient of `a @ b` with respect to `b`: aᵀ @ g, for vectors, matrices and stacks."""
-    if type(g) is float:  # the seed 1 of a vector dot product: keep the operands' dtype
+    if type(g) in (int, float):  # the seed 1 of a vector dot product: keep the operands' dtype
         g = xp.asarray(g, dtype=xp.result_type(a, b))
     if a.ndim == 1:
         grad = xp.expand_dims(a, -1) * xp.expand_dims(g, -2) if b.ndim > 1 else g * a

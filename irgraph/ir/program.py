@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from ..backends import codegen, devices, execute
+from ..backends import codegen, dispatch
 from .errors import equation_text
 from .expr import number
 from .graph import Graph
@@ -134,13 +134,18 @@ class Program:
         return self
 
     # ---- running ----------------------------------------------------------------------------------------
-    def run(self, inputs, device="numpy", check_finite=False):
-        """Evaluate the output and its gradients on `device` ("numpy", "cupy" or "auto").
+    def run(self, inputs, device="auto", check_finite=False):
+        """Evaluate the output and its gradients on `device`: "auto" (a GPU, else Numba for large inputs,
+        else NumPy), "numpy", "numba" or "cupy". Each new input signature is checked once, then compiled
+        code runs directly.
 
         A NaN or Inf is a NonFiniteWarning naming the first equation that made it; with check_finite=True
         it is an irgraph.Error instead."""
-        xp, device = devices.get_xp(device)
-        return execute.execute(self, inputs, xp, device, check_finite)
+        call = self.__dict__.get("_dispatch")
+        if call is None:
+            call = dispatch.Dispatcher(self)
+            object.__setattr__(self, "_dispatch", call)  # a cache, like the cached_property fields
+        return call(inputs, device, check_finite)
 
     def where(self, instr):
         """Which equation an instruction belongs to, as people read it."""

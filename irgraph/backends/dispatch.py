@@ -1,0 +1,106 @@
+"""Program.run without overhead: each new input signature (names, shapes, dtypes, device) is checked once,
+then every call with that signature goes straight to compiled code.
+
+Python floats on NumPy skip even that: they call the generated module's float-only function directly.
+Whatever goes wrong inside compiled code, an exception or a result that is not finite, is run again
+through the interpreter (execute.py), which names the equation at fault (an Error, or a NonFiniteWarning),
+so fast paths never change what a user sees. check_finite=True always takes the interpreter.
+"""
+
+import operator
+
+import numpy
+
+from ..ir.errors import Error
+from ..ir.shapes import infer
+from . import devices, execute, finite
+from .codegen import FLOATS
+from .execute import Result
+from .load import load
+from .runtime import _array
+
+
+class Dispatcher:
+    """Calls one Program's compiled forms; one per Program (Program.run creates it on first use)."""
+
+    def __init__(self, program):
+        self.program = program
+        names = tuple(name for name, _ in program.inputs)
+        if len(names) > 1:
+            self.get = operator.itemgetter(*names)
+        else:
+            self.get = (lambda d: (d[names[0]],)) if names else (lambda d: ())
+        self.floats = (float,) * len(names)
+        self.module = load(program.source)
+        self.float_fn = self.module[FLOATS]
+        self.entries = {}  # signature -> (device name, call(args) -> (value, grads))
+
+    def __call__(self, inputs, device="auto", check_finite=False):
+        if check_finite:
+            return self.interpret(inputs, device, check_finite)
+        try:
+            args = self.get(inputs)
+        except Exception:  # noqa: BLE001 - a missing name, or not a mapping: the interpreter says which
+            return self.interpret(inputs, device)
+        if self.float_fn is not None and tuple(map(type, args)) == self.floats and device in ("auto", "numpy"):
+            try:
+                value, grads, finite_ = self.float_fn(*args)
+            except Exception:  # noqa: BLE001 - e.g. 1/0 on floats: the interpreter names the equation
+                return self.interpret(inputs, device)
+            if not finite_:
+                return self.interpret(inputs, device)
+            return Result(value, grads, "numpy")
+        key = (device, *map(_signature, args))
+        entry = self.entries.get(key)
+        if entry is None:
+            if None in key:  # lists, ints, NumPy scalars: convert, then check their shapes on each call
+                try:
+                    args = [_array(numpy, a) for a in args]
+                except (TypeError, ValueError):  # not numbers: the interpreter names the input
+                    return self.interpret(inputs, device)
+                entry = self.prepare(device, args)
+            else:
+                entry = self.entries[key] = self.prepare(device, args)
+        name, xp, call = entry
+        with execute.quiet(xp):
+            try:
+                value, grads = call(inputs)
+            except Exception:  # noqa: BLE001 - whatever the array library raised, named by the interpreter
+                return self.interpret(inputs, name)
+        if not finite.all_finite(xp, value, grads):
+            return self.interpret(inputs, name)
+        return Result(value, grads, name)
+
+    def prepare(self, device, args):
+        """(device name, array module, call) for one signature, after checking its shapes: an Error names the equation."""
+        name = devices.choose(device, args)
+        xp, name = devices.get_xp(name)
+        program = self.program
+        shapes = infer(program, {v: numpy.shape(a) for (_, v), a in zip(program.inputs, args)})
+        out_name, out_var = program.output
+        if program.grads and shapes.get(out_var, ()) != ():
+            raise Error(execute._not_scalar(program, out_name, out_var, shapes[out_var]))
+        if name == "numba":
+            from . import numba_backend  # imports Numba: only when it is asked for
+
+            return name, xp, numba_backend.compiled(program, args).value_and_grad
+        vg = self.module["value_and_grad"]
+        return name, xp, (lambda inputs: vg(inputs, xp))
+
+    def interpret(self, inputs, device, check_finite=False):
+        """The checked, instruction-by-instruction path: an Error names what is wrong, a NonFiniteWarning
+        the first equation that made a NaN or an Inf."""
+        xp, name = devices.get_xp("numpy" if device == "auto" else device)
+        return execute.execute(self.program, inputs, xp, name, check_finite)
+
+
+def _signature(x):
+    """What a compiled form depends on: shape and dtype of an array; None where that is not cheap to know."""
+    t = type(x)
+    if t is float:
+        return t
+    if t is numpy.ndarray:
+        return (x.shape, x.dtype.char)
+    if hasattr(x, "__cuda_array_interface__"):  # a CuPy array
+        return (t, x.shape, x.dtype.char)
+    return None
