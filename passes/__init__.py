@@ -1,5 +1,6 @@
 """Compiler passes: pure functions Graph -> Graph, and the pipeline that chains them."""
 
+import dataclasses
 import inspect
 import os
 
@@ -9,6 +10,7 @@ from irgraph.ir.program import Program
 from .adjoint import adjoint
 from .cse import cse
 from .dce import dce
+from .fuse import fuse
 from .partials import attach_partials
 from .schedule import schedule
 from .simplify import simplify
@@ -43,7 +45,7 @@ def compile_program(graph: Graph, wrt=None) -> Program:
     """The gradient Program of an op-level graph: the pipeline, then schedule (checked by
     Program.verify with IRGRAPH_VERIFY=1)."""
     with gc_paused():  # the whole pipeline allocates only acyclic dicts and tuples: no cycles to collect
-        program = schedule(run_pipeline(graph, wrt))
+        program = dataclasses.replace(schedule(run_pipeline(graph, wrt)), fuser=fuse)
     return program.verify() if verifying() else program
 
 
@@ -59,5 +61,5 @@ def _verify_after(p, graph):
         raise AssertionError(f"after pass {p.__name__}: {e}") from None
 
 
-__all__ = ["PIPELINE", "adjoint", "attach_partials", "compile_program", "cse", "dce", "run_pipeline", "schedule",
+__all__ = ["PIPELINE", "adjoint", "attach_partials", "compile_program", "cse", "dce", "fuse", "run_pipeline", "schedule",
            "simplify", "verifying"]

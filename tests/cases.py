@@ -9,6 +9,7 @@ finite differences) and on JAX (for `jax.grad`). The transcriptions never touch 
 a GPU is missing. Tests take the `device` fixture from tests/conftest.py.
 """
 
+import importlib.util
 import json
 import pathlib
 import types
@@ -37,8 +38,10 @@ def _cupy_missing():
 
 
 CUPY_MISSING = _cupy_missing()
+NUMBA_MISSING = None if importlib.util.find_spec("numba") else "numba is not installed (pip install -e '.[fast]')"
 DEVICES = [
     pytest.param("numpy", id="numpy"),
+    pytest.param("numba", id="numba", marks=pytest.mark.skipif(NUMBA_MISSING is not None, reason=str(NUMBA_MISSING))),
     pytest.param("cupy", id="cupy", marks=pytest.mark.skipif(CUPY_MISSING is not None,
                                                            reason=f"no CuPy device: {CUPY_MISSING}")),
 ]

@@ -34,6 +34,7 @@ class Dispatcher:
         self.module = load(program.source)
         self.float_fn = self.module[FLOATS]
         self.entries = {}  # signature -> (device name, call(args) -> (value, grads))
+        self.last_numba = None  # the numba module made last (Program.source_for shows it)
 
     def __call__(self, inputs, device="auto", check_finite=False):
         if check_finite:
@@ -83,7 +84,8 @@ class Dispatcher:
         if name == "numba":
             from . import numba_backend  # imports Numba: only when it is asked for
 
-            return name, xp, numba_backend.compiled(program, args).value_and_grad
+            self.last_numba = numba_backend.compiled(program, args)
+            return name, xp, self.last_numba.value_and_grad
         vg = self.module["value_and_grad"]
         return name, xp, (lambda inputs: vg(inputs, xp))
 
@@ -104,3 +106,14 @@ def _signature(x):
     if hasattr(x, "__cuda_array_interface__"):  # a CuPy array
         return (t, x.shape, x.dtype.char)
     return None
+
+
+def arguments(program, inputs):
+    """The input values in program.inputs order: Python floats as they are, anything else as an array."""
+    out = []
+    for name, _ in program.inputs:
+        if name not in inputs:
+            raise Error(f"missing input {name!r}")
+        x = inputs[name]
+        out.append(x if type(x) is float else _array(numpy, x))
+    return out

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from ..backends import codegen, dispatch
-from .errors import equation_text
+from .errors import Error, equation_text
 from .expr import number
 from .graph import Graph
 from .ops import OPS
@@ -30,6 +30,32 @@ class Instr:
         return f"{self.out} = {self.op}({args}{params})"
 
 
+@dataclass(frozen=True)
+class Kernel:
+    """Instructions that run as one unit (passes/fuse.py groups them).
+
+    kind "loop": elementwise instructions over one iteration space `space`, with the reductions (sum, mean,
+    sum_to) that consume them: one pass over the data. "scalar": arithmetic on shape-() values. "blas": a
+    matrix product. "op": any other instruction, run as it is.
+    """
+
+    name: str  # k<number>_<the equations it computes>
+    kind: str
+    instrs: tuple  # Instr, in the order they run
+    space: tuple = ()  # a loop's iteration shape
+    reads: tuple = ()  # variables it takes from outside (inputs, earlier kernels)
+    writes: tuple = ()  # variables it leaves for later kernels or returns
+    shapes: tuple = ()  # (variable, shape) for every variable it reads or produces
+
+    def equations(self):
+        """The variables it computes that carry a name from the model (not temporaries)."""
+        return [i.out for i in self.instrs if not _temporary(i.out)]
+
+
+def _temporary(name):
+    return name[:1] in "tg" and name[1:].isdigit()
+
+
 @dataclass(frozen=True, eq=False)
 class Program:
     instrs: tuple
@@ -40,6 +66,10 @@ class Program:
     lines: tuple = field(repr=False, default=())  # the model text, for error messages
     log: tuple = field(repr=False, default=())  # (pass name, nodes before, nodes after) per pass
     variables: dict = field(repr=False, default_factory=dict)  # graph node -> its variable (or inlined constant)
+    kernels: tuple = field(repr=False, default=())  # Kernel groups from passes/fuse.py (empty before it)
+    # The fusion pass, handed down by compile_program (the core never imports passes): backends call it
+    # with the input shapes of each new signature.
+    fuser: object = field(repr=False, default=None)
 
     @property
     def wrt(self):
@@ -49,6 +79,23 @@ class Program:
     def source(self):
         """A standalone Python module defining value_and_grad(inputs, xp=None) -> (value, grads)."""
         return codegen.generate(self)
+
+    def source_for(self, backend="numpy", inputs=None):
+        """The standalone module for `backend`: "numpy" is prog.source; "numba" is the fused module, which is
+        specialised to the shapes and dtypes of `inputs` (default: those of the last run on numba)."""
+        if backend == "numpy":
+            return self.source
+        if backend != "numba":
+            raise Error(f"unknown backend {backend!r}; choose numpy or numba")
+        from ..backends import numba_backend
+
+        if inputs is None:
+            last = self.__dict__.get("_dispatch") and self._dispatch.last_numba
+            if last is None:
+                raise Error("the numba module is specialised to input shapes: pass inputs=... (on the command "
+                            "line, --set or --inputs)")
+            return last.source
+        return numba_backend.source(self, dispatch.arguments(self, inputs))
 
     @functools.cached_property
     def stats(self):

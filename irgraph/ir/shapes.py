@@ -6,7 +6,9 @@ It runs before any array work: a mismatch is reported as an irgraph.Error, never
 from .errors import Error
 from .ops import OPS
 
-SCALAR = "()"  # the static shape class of constants and counts
+SCALAR = "()"
+# Operands an op reads only for their shape (and dtype), never their values: no data flows from them.
+SHAPE_ONLY = {"count": (0,), "sum_to": (1,), "unsum": (1,), "full_like": (0,), "zeros_like": (0,)}  # the static shape class of constants and counts
 
 
 def shape_class(node, op, arg_classes):
@@ -41,4 +43,28 @@ def infer(program, shapes):
         except ValueError as e:
             shown = " and ".join(str(s) for s, a in zip(args, ins.args) if isinstance(a, str))
             raise Error(f"shape mismatch in {program.where(ins)}: {OPS[ins.op].label} of shapes {shown}: {e}")
+    return known
+
+
+class Shapes(dict):
+    """{variable: shape}, where an inlined constant (a number, not a name) has shape ()."""
+
+    def __missing__(self, key):
+        if isinstance(key, str):
+            raise KeyError(key)
+        return ()
+
+
+def infer_all(program, shapes):
+    """Shapes of every value, forward and backward, given {input variable: shape} that infer() accepted."""
+    known = Shapes(shapes)
+    for ins in program.instrs:
+        row = OPS[ins.op]
+        args = [known[a] for a in ins.args]
+        if row.shape_of is not None:
+            known[ins.out] = args[row.shape_of]
+        elif ins.op == "count":  # a Python float
+            known[ins.out] = ()
+        else:
+            known[ins.out] = row.out_shape(args, ins.params)
     return known

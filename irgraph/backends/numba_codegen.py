@@ -1,0 +1,316 @@
+"""Fused kernels → a standalone module for Numba: value_and_grad(inputs) -> (value, {name: grad}).
+
+The module is specialised to one input signature (shapes and dtypes, as jax.jit is), and needs NumPy and
+Numba only. Each "loop" kernel (passes/fuse.py) becomes one @njit function: a 2-D loop nest over its
+iteration space, parallel over chunks, in which every operand is read once and the reductions are summed
+in registers (per-chunk partial sums, added up after the loop). Loop bodies are the op rows' own code
+(ops.Op.code) with the array module's functions swapped for scalar ones (`xp.tanh(a)` → `_k_tanh(a)`).
+Matrix products and the other kernels run as the same NumPy code as prog.source, so BLAS does them.
+
+An iteration space that does not fold to two dimensions (see _fold) runs as NumPy code too.
+"""
+
+import inspect
+import math
+import re
+
+import numpy as _numpy
+
+from ..ir.ops import OPS
+from ..ir.shapes import SHAPE_ONLY
+from . import numba_math, runtime
+from .codegen import _atom
+from .runtime import _array
+
+FLAGS = '{"reassoc", "contract"}'  # reassociation lets LLVM vectorise sums; no nnan/ninf: NaN and Inf propagate
+_MATH = {f.__name__: f for f in numba_math.FUNCTIONS}
+_NEEDS = {"_mm_left": ("_sum_to",), "_mm_right": ("_sum_to",)}
+
+
+def generate(program, shapes, dtypes):
+    """The module's source for the kernels of `program` (already fused for `shapes`); dtypes: {variable:
+    numpy dtype name, or None for a Python float}."""
+    gen = _Module(program, shapes, dtypes)
+    return gen.source()
+
+
+class _Module:
+    def __init__(self, program, shapes, dtypes):
+        self.program, self.shapes, self.dtypes = program, shapes, dtypes
+        self.kernels, self.driver, self.helpers, self.scalar_fns = [], [], set(), set()
+        self.count = 0
+
+    def fresh(self, prefix):
+        """A name no program variable can have: they never start with "_" unless they also end with it."""
+        self.count += 1
+        return f"_{prefix}{self.count}"
+
+    def source(self):
+        p = self.program
+        for name, v in p.inputs:
+            dt = self.dtypes.get(v)
+            self.driver.append(f"{v} = _input(inputs, {name!r}, {self.shapes[v]!r}, {dt!r})")
+        for k in p.kernels:
+            self.driver.append(f"# {k.name}: {k.kind}" + (f" over {k.space}" if k.kind == "loop" else ""))
+            if k.kind == "loop":
+                self.loop(k)
+            else:
+                self.lines(k.instrs)
+        grads = ", ".join(f"{name!r}: {v}" for name, v in p.grads)
+        self.driver.append(f"return {p.output[1]}, {{{grads}}}")
+        return self.assemble()
+
+    # ---- NumPy code: scalars, BLAS, and anything else --------------------------------------------------
+    def lines(self, instrs):
+        for ins in instrs:
+            args = [_atom(a) for a in ins.args]
+            if ins.op == "count":  # a constant of this signature
+                code = repr(float(_count(self.shapes[ins.args[0]], dict(ins.params).get("axis"))))
+            elif ins.op == "sum_to" and self.shapes[ins.args[0]] == self.shapes[ins.out]:
+                code = args[0]
+            else:
+                code = OPS[ins.op].code(args, ins.params)
+            for helper in runtime.HELPERS:
+                if helper.__name__ + "(" in code:
+                    self.helpers.add(helper.__name__)
+            self.driver.append(f"{ins.out} = {code}")
+
+    # ---- one fused loop --------------------------------------------------------------------------------
+    def loop(self, k):
+        space = k.space
+        made = {i.out for i in k.instrs}
+        keys = []  # (variable, the shape it is read as): a variable read through two views is two operands
+        for ins in k.instrs:
+            for pos, a in enumerate(ins.args):
+                if isinstance(a, str) and a not in made and pos not in SHAPE_ONLY.get(ins.op, ()):
+                    keys.append((a, _view(ins, pos, self.shapes)))
+        keys = list(dict.fromkeys(keys))
+        views = {}
+        for var, _ in keys:
+            views[var] = views.get(var, 0) + 1
+        reads = {key: key[0] if views[key[0]] == 1 else self.fresh("v") for key in keys}
+        targets = {i.out: _kept(i, space, self.shapes) for i in k.instrs if _reduces(i, space, self.shapes)}
+        masks = [_mask(view, space) for _, view in reads] + list(targets.values()) + [(True,) * len(space)]
+        dims = _fold(space, masks)
+        if dims is None:
+            self.driver.append("# (its iteration space does not fold to 2-D: NumPy code)")
+            self.lines(k.instrs)
+            return
+        (n0, g0), (n1, g1) = dims
+
+        def pattern(mask):
+            return tuple(any(mask[d] for d in g) for g in (g0, g1))
+
+        fname = k.name
+        params, call, body, before, row_before, row_after, after, finish = [], [], [], [], [], [], [], []
+        index = {(True, True): "[_i, _j]", (False, True): "[_j]", (True, False): "[_i]", (False, False): ""}
+        ref = {}
+        for (var, view), name in reads.items():
+            pat = pattern(_mask(view, space))
+            shape = tuple(n for n, kept in zip((n0, n1), pat) if kept)
+            params.append(name)
+            call.append(f"_numpy.reshape({var}, {shape})" if shape else f"_scalar({var})")
+            ref[(var, view)] = name + index[pat]
+        outs = [i.out for i in k.instrs if i.out in k.writes and i.out not in targets]
+        for v in outs:
+            name = self.fresh("o")
+            params.append(name)
+            self.driver.append(f"{v} = _numpy.empty({self.shapes[v]!r}, {self.dtypes[v]!r})")
+            call.append(f"{v}.reshape({n0}, {n1})")
+        for ins in k.instrs:
+            args = []
+            for pos, a in enumerate(ins.args):
+                if not isinstance(a, str):
+                    args.append(_atom(a))
+                elif a in made:
+                    args.append(a)
+                elif pos not in SHAPE_ONLY.get(ins.op, ()):
+                    args.append(ref[(a, _view(ins, pos, self.shapes))])
+                else:
+                    args.append(a)  # read for its shape only: never used in the loop body
+            if ins.out in targets:
+                self.reduction(ins, args[0], targets[ins.out], pattern(targets[ins.out]), (n0, n1), params, call,
+                               before, body, row_before, row_after, after, finish)
+                continue
+            body.append(f"{ins.out} = {self.scalar_code(ins, args)}")
+            if ins.out in outs:
+                body.append(f"{params[len(reads) + outs.index(ins.out)]}[_i, _j] = {ins.out}")
+        eqs = ", ".join(k.equations()) or "temporaries"
+        src = ["@_numba.njit(parallel=True, **_FLAGS)",
+               f"def {fname}(_n0, _n1, _nc, {', '.join(params)}):",
+               f'    """Computes {eqs} in one pass over the {space} iteration space."""',
+               "    for _c in _prange(_nc):",
+               "        _i0, _i1, _j0, _j1 = _chunk(_c, _nc, _n0, _n1)"]
+        src += ["        " + s for s in before]
+        src += ["        for _i in range(_i0, _i1):"] + ["            " + s for s in row_before]
+        src += ["            for _j in range(_j0, _j1):"] + ["                " + s for s in body]
+        src += ["            " + s for s in row_after] + ["        " + s for s in after]
+        self.kernels.append("\n".join(src))
+        self.driver.append(f"{fname}({n0}, {n1}, _nc, {', '.join(call)})")
+        self.driver.extend(finish)
+
+    def reduction(self, ins, value, kept, pat, dims, params, call, before, body, row_before, row_after, after,
+                  finish):
+        part = self.fresh("r")
+        params.append(part)
+        acc = self.fresh("a")
+        size = {(False, False): "_nc", (True, False): f"(_nc, {dims[0]})", (False, True): f"(_nc, {dims[1]})"}
+        self.driver.append(f"{part} = _numpy.zeros({size[pat]})")
+        call.append(part)
+        if pat == (False, False):
+            before.append(f"{acc} = 0.0")
+            body.append(f"{acc} += {value}")
+            after.append(f"{part}[_c] = {acc}")
+        elif pat == (True, False):
+            row_before.append(f"{acc} = 0.0")
+            body.append(f"{acc} += {value}")
+            row_after.append(f"{part}[_c, _i] += {acc}")
+        else:
+            body.append(f"{part}[_c, _j] += {value}")
+        n = _count(self.shapes[ins.args[0]], dict(ins.params).get("axis")) if ins.op == "mean" else None
+        finish.append(f"{ins.out} = _finish({part}, {self.shapes[ins.out]!r}, {self.dtypes[ins.out]!r}, {n!r})")
+
+    def scalar_code(self, ins, args):
+        """The op row's code for one element: xp.f(a) → _k_f(a), _helper(xp, a) → _k_helper(a)."""
+        if ins.op in ("sum_to", "unsum"):
+            return args[0]  # inside a loop: a copy, or a read broadcast through its view
+        if ins.op == "full_like":
+            return args[1]
+        if ins.op == "zeros_like":
+            return "0.0"
+        code = OPS[ins.op].code(args, ins.params)
+        code = re.sub(r"\bxp\.(\w+)\(", r"_k_\1(", code)
+        code = re.sub(r"\b_(\w+)\(xp, ", r"_k_\1(", code)
+        self.scalar_fns.update(re.findall(r"\b(_k_\w+)\(", code))
+        return code
+
+    def assemble(self):
+        p = self.program
+        out_name = p.output[0]
+        wrt = ", ".join(p.wrt) or "nothing"
+        sig = ", ".join(f"{name}: {self.shapes[v]} {self.dtypes[v] or 'float'}" for name, v in p.inputs)
+        head = [f'"""Fused gradient program generated by irgraph for Numba: value of {out_name} and its gradient',
+                f"with respect to {wrt}, for inputs {{{sig}}}.",
+                "",
+                "Standalone: needs NumPy and Numba only. Kernels compile on first use and are cached on disk.",
+                '"""', "", "import math", "", "import numba as _numba", "import numpy as _numpy",
+                "from numba import prange as _prange", "", f"_FLAGS = dict(cache=True, nogil=True, fastmath={FLAGS})"]
+        parts = ["\n".join(head)]
+        needed = set(self.scalar_fns)
+        for name in list(needed):
+            if name in _MATH:
+                src = inspect.getsource(_MATH[name])
+                needed |= set(re.findall(r"\b(_k_\w+)\(", src))
+        for name in sorted(needed):
+            if name in _MATH:
+                parts.append("@_numba.njit(**_FLAGS)\n" + inspect.getsource(_MATH[name]))
+            else:
+                parts.append(f"{name} = _numpy.{name[3:]}")
+        parts.append("@_numba.njit(**_FLAGS)\n" + inspect.getsource(_chunk))
+        used = self.helpers | {need for h in self.helpers for need in _NEEDS.get(h, ())} | {"_array"}
+        parts += [inspect.getsource(h) for h in runtime.HELPERS if h.__name__ in used]
+        parts += [inspect.getsource(f) for f in (_input, _scalar, _finish)]
+        parts += self.kernels
+        inputs = ", ".join(name for name, _ in p.inputs)
+        func = ["def value_and_grad(inputs):",
+                f'    """{out_name} and {{name: gradient}} from inputs {{{inputs}}} of the shapes above."""',
+                "    xp = _numpy", "    _nc = _numba.get_num_threads()"] + ["    " + s for s in self.driver]
+        parts.append("\n".join(func))
+        return "\n\n".join(s.rstrip("\n") + "\n" for s in parts)
+
+
+# ---- helpers copied into the module ----------------------------------------------------------------------
+
+def _chunk(c, nc, n0, n1):
+    """Rows [i0, i1) and columns [j0, j1) of chunk c of nc: rows are split when there are enough."""
+    if n0 >= nc:
+        return c * n0 // nc, (c + 1) * n0 // nc, 0, n1
+    return 0, n0, c * n1 // nc, (c + 1) * n1 // nc
+
+
+def _input(inputs, name, shape, dtype):
+    """An input checked against the signature this module was made for."""
+    x = inputs[name]
+    if dtype is None and type(x) is float:
+        return x
+    x = _array(_numpy, x)
+    if x.shape != shape or x.dtype.name != (dtype or "float64"):
+        raise ValueError(f"input {name!r} has shape {x.shape} and dtype {x.dtype}; this module was made for "
+                         f"{shape} {dtype or 'float'}")
+    return x
+
+
+def _scalar(x):
+    """A one-element operand as a float for a kernel (float32 values convert exactly)."""
+    return float(_numpy.asarray(x).reshape(()))
+
+
+def _finish(partial, shape, dtype, count):
+    """Add up a reduction's per-chunk partial sums; a mean divides by its count."""
+    total = partial.sum(axis=0)
+    if count is not None:
+        total = total / count
+    if shape == ():
+        return _numpy.dtype(dtype).type(total)
+    return total.reshape(shape).astype(dtype)
+
+
+# ---- shapes of a loop -------------------------------------------------------------------------------------
+
+def _count(shape, axis):
+    return math.prod(shape) if axis is None else shape[axis]
+
+
+def _pad(shape, rank):
+    return (1,) * (rank - len(shape)) + tuple(shape)
+
+
+def _view(ins, pos, shapes):
+    """The shape operand `pos` of `ins` is read as inside a loop: unsum's gradient gets its summed axis back."""
+    shape = shapes[ins.args[pos]]
+    axis = dict(ins.params).get("axis")
+    if ins.op == "unsum" and axis is not None:
+        rank = len(shapes[ins.out])
+        axis %= rank
+        shape = tuple(shape[:axis]) + (1,) + tuple(shape[axis:])
+    return shape
+
+
+def _mask(view, space):
+    """For each axis of the space: does the operand vary along it (False: it is broadcast)?"""
+    return tuple(n != 1 for n in _pad(view, len(space)))
+
+
+def _reduces(ins, space, shapes):
+    return ins.op in ("sum", "mean") or (ins.op == "sum_to" and shapes[ins.args[0]] == space
+                                         and shapes[ins.out] != space)
+
+
+def _kept(ins, space, shapes):
+    """For each axis of the space: does a reduction keep it?"""
+    if ins.op == "sum_to":
+        return _mask(shapes[ins.out], space)
+    axis = dict(ins.params).get("axis")
+    if axis is None:
+        return (False,) * len(space)
+    axis %= len(space)
+    return tuple(d != axis for d in range(len(space)))
+
+
+def _fold(space, masks):
+    """The space as two axes ((size, original axes), (size, original axes)), or None.
+
+    Axes of size 1 are dropped; neighbouring axes along which every operand and result varies alike merge
+    (as NumPy's iterator coalesces them). A space that still has more than two axes is not folded.
+    """
+    axes = [d for d, n in enumerate(space) if n != 1]
+    groups = []
+    for d in axes:
+        if groups and all(m[groups[-1][-1]] == m[d] for m in masks):
+            groups[-1].append(d)
+        else:
+            groups.append([d])
+    if len(groups) > 2:
+        return None
+    groups = [[]] * (2 - len(groups)) + groups
+    return tuple((math.prod(space[d] for d in g), tuple(g)) for g in groups)
