@@ -83,12 +83,17 @@ def _parser():
     _common(c)
     c.add_argument("-o", "--out", metavar="FILE", help="write the module here instead of printing it")
     c.add_argument("--stats", action="store_true", help="print instruction counts (to stderr with -o)")
+    c.add_argument("--backend", default="numpy", choices=["numpy", "numba"],
+                   help="numpy: the array-API module; numba: fused kernels for the shapes of --set/--inputs")
+    _values(c)
 
     r = command("run", _run, "evaluate the model and its gradients")
     _common(r)
     _values(r)
-    r.add_argument("--device", default="numpy", choices=["numpy", "cupy", "auto"],
-                   help="where to run (auto: cupy when a GPU works, else numpy)")
+    r.add_argument("--device", default="auto", choices=["auto", "numpy", "numba", "cupy"],
+                   help="where to run (auto: cupy when a GPU works, else numba when installed, for inputs "
+                        "large enough to repay it; else numpy)")
+    r.add_argument("--verbose", action="store_true", help="say which device ran it (to stderr)")
     r.add_argument("--json", action="store_true", help='print {"value": ..., "grads": {...}} as JSON')
     r.add_argument("--check-finite", action="store_true",
                    help="a NaN or Inf is an error naming the first equation that made it (default: a warning)")
@@ -99,7 +104,7 @@ def _parser():
     d.add_argument("-o", "--out", metavar="FILE", required=True,
                    help="image to write: .svg .png .pdf .dot, or - for SVG on standard output")
     d.add_argument("--highlight", metavar="NAME", help="colour every path from the output back to NAME")
-    d.add_argument("--stage", default="forward", choices=["forward", "backward", "program"],
+    d.add_argument("--stage", default="forward", choices=["forward", "backward", "program", "kernels"],
                    help="which graph to draw (default: the annotated forward graph)")
     d.add_argument("--ops", action="store_true", help="draw one node per operation, not per equation")
 
@@ -131,13 +136,19 @@ def _compile(args):
 
     prog = irgraph.compile(_graph(args), wrt=_wrt(args))
     stats = "\n".join(f"{k}: {v}" for k, v in prog.stats.items())
+    if args.backend == "numba":
+        if not (args.set or args.inputs):
+            raise Error("--backend numba makes kernels for given input shapes: add --set NAME=VALUE or --inputs FILE")
+        source = prog.source_for("numba", _inputs(args))
+    else:
+        source = prog.source
     if args.out and args.out != "-":
-        write_file(args.out, prog.source, model=args.model)
+        write_file(args.out, source, model=args.model)
         if args.stats:
             print(stats, file=sys.stderr)
         print(f"wrote {args.out}", file=sys.stderr)
     else:
-        print(prog.source, end="")
+        print(source, end="")
         if args.stats:
             print("\n# " + stats.replace("\n", "\n# "))
 
@@ -148,8 +159,9 @@ def _run(args):
     inputs = _inputs(args)  # first: a JSON inputs file may name --wrt and --output
     prog = irgraph.compile(_graph(args), wrt=_wrt(args))
     res = prog.run(inputs, device=args.device, check_finite=args.check_finite)
-    if args.device == "auto":
-        print(f"irgraph: running on {res.device}", file=sys.stderr)
+    if args.verbose:
+        print(f"irgraph: running on {res.device}" + (" (chosen by --device auto)" if args.device == "auto" else ""),
+              file=sys.stderr)
     res = res.to_numpy()
     name = prog.output[0]
     if args.json:

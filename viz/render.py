@@ -23,12 +23,12 @@ from irgraph.ir.files import write_file
 from irgraph.ir.graph import Graph, parse_wrt
 from irgraph.ir.program import Program
 
-from . import compiled, forward, page, style
+from . import compiled, forward, kernels, page, style
 from . import values as V
 from .scene import emit
 
 FORMATS = ("svg", "png", "pdf", "dot", "html", "gv")
-STAGES = ("forward", "backward", "program")
+STAGES = ("forward", "backward", "program", "kernels")
 
 INSTALL_GRAPHVIZ = (
     "Graphviz's `dot` program is needed to write {fmt} files but was not found on PATH. Install Graphviz "
@@ -44,7 +44,8 @@ def render(obj, path, highlight=None, values=None, stage="forward", ops=False, w
 
     highlight: a name; every path from the output back to it is coloured, with the chain rule as caption.
     values: a Result (the output's value and the gradients) and/or a dict of input values; with input
-    values every node shows its value and its gradient. stage: "forward", "backward" or "program".
+    values every node shows its value and its gradient. stage: "forward", "backward", "program" or
+    "kernels" (viz/kernels.py).
     ops: the op level instead of the equation level. wrt: the inputs being learned (drawn as parameters).
     """
     path = os.fspath(path)
@@ -93,6 +94,13 @@ def to_digraph(obj, highlight=None, values=None, stage="forward", ops=False, wrt
         wrt = parse_wrt(obj, wrt)  # inputs only, as compile takes them: an equation name is refused
     elif isinstance(wrt, str):
         wrt = [w.strip() for w in wrt.split(",") if w.strip()]
+    if stage == "kernels":  # viz/kernels.py: the fused kernels, for the shapes of the inputs when given
+        program = obj if isinstance(obj, Program) else None
+        if program is None and isinstance(obj, Graph) and obj.level == "op":
+            program = passes.schedule(obj) if obj.meta.grads is not None else passes.compile_program(obj, wrt)
+        if program is None:
+            raise Error("stage 'kernels' draws a compiled program: give a Program or the op-level graph")
+        return kernels.kernel_digraph(program, inputs)
     if isinstance(obj, Program):
         # A Program is drawn as its instructions, or as the compiled graph it was scheduled from.
         scene = compiled.compiled_scene(obj, "backward" if stage == "backward" else "program", highlight, result,

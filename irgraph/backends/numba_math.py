@@ -16,7 +16,7 @@ import math
 def _k_tanh(x):
     """tanh(x) without a libm call: vectorisable, a few ulp from NumPy's (see the README)."""
     ax = abs(x)
-    ax = 20.0 if ax > 20.0 else ax  # tanh is 1.0 in float64 beyond 19.06; NaN passes (the test is False)
+    ax = min(ax, 20.0)  # tanh is 1.0 in float64 beyond 19.06; NaN passes (the test is False)
     s = ax * ax
     small = ax + ax * s * ((-9.64399179425052238628e-1 * s - 9.92877231001918586564e1) * s
                            - 1.61468768441708447952e3) / (((s + 1.12811678491632931402e2) * s
@@ -38,11 +38,11 @@ def _k_heaviside(x, at):
 
 
 def _k_clip(x, lo, hi):
-    return lo if x < lo else (hi if x > hi else x)
+    return lo if x < lo else (min(x, hi))
 
 
 def _k_inside(x, lo, hi):
-    return 1.0 if lo <= x <= hi else (x if x != x else 0.0)
+    return 1.0 if lo <= x <= hi else (x if math.isnan(x) else 0.0)
 
 
 def _k_sigmoid(x):
