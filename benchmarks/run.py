@@ -50,6 +50,8 @@ EXAMPLES = ROOT / "examples"
 RESULTS = ROOT / "benchmarks" / "results"
 RTOL, ATOL = 1e-6, 1e-9
 TARGETS = {"W1": 3.0, "W2": 1.25, "W3": 1.25}
+FUSED_TARGETS = {"W2": 0.5, "W3": 1.0}  # issue 9: device="numba" time / jax.jit time (JAX in float64)
+W1_RUN_LIMIT_S = 2e-6  # issue 9: prog.run on the seed model's floats, per call
 W4_DEPTHS = (10, 100, 1_000, 10_000, 100_000)
 W4_BUDGET_S = 180.0  # a depth predicted to take longer than this is skipped, and the script says so
 W4_FLAT = 1.5  # "flat": per-level time at any depth >= 10^3 within this factor of the 10^3 figure
@@ -257,6 +259,7 @@ class Workload:
     def __init__(self, key, title, device):
         self.key, self.title, self.device = key, title, device
         self.impls, self.notes, self.problems, self.stats = [], [], [], None
+        self.first_call = self.startup = None
 
     def add(self, name, make, kind="baseline"):
         """make() -> (call, sync) or raises; a failure to build is noted, not fatal."""
@@ -311,7 +314,7 @@ def workload_w1(args, jax, torch):
     wl.problems += mismatches(ref, vg(inputs), "irgraph generated vs examples/linear.json")
     wl.add("irgraph generated", lambda: ((lambda: vg(inputs)), None), kind="irgraph")
     wl.add("hand-written Python", lambda: ((lambda: hand(inputs)), None), kind="hand")
-    wl.add("irgraph prog.run (interpreter)", lambda: ((lambda: _run(prog, inputs, "numpy")), None), kind="info")
+    wl.add("irgraph prog.run", lambda: ((lambda: _run(prog, inputs, "auto")), None), kind="dispatch")
     if jax is not None:
         def make_jax():
             def loss(p, d):
@@ -437,7 +440,15 @@ def array_workload(key, title, example, data, params, hand, jax_fn, torch_fn, ar
     vg = load_generated(prog)
     wl.add("irgraph generated", lambda: ((lambda: vg(inputs, xp=xp)), sync), kind="irgraph")
     wl.add(f"hand-written {xp.__name__}", lambda: ((lambda: hand(inputs, xp)), sync), kind="hand")
-    wl.add("irgraph prog.run (interpreter)", lambda: ((lambda: _run(prog, inputs, device)), sync), kind="info")
+    wl.add("irgraph prog.run", lambda: ((lambda: _run(prog, inputs, device)), sync), kind="info")
+    if device == "numpy":
+        def make_numba():
+            t0 = time.perf_counter()
+            _run(prog, inputs, "numba")
+            wl.first_call = time.perf_counter() - t0
+            return (lambda: _run(prog, inputs, "numba")), None
+        wl.add("irgraph numba (fused)", make_numba, kind="fused")
+        wl.startup = numba_startup(example, data, params)
     for name, fn in extra:
         wl.add(name, lambda fn=fn: ((lambda: fn(inputs, xp)), sync), kind="info")
 
@@ -468,6 +479,39 @@ def array_workload(key, title, example, data, params, hand, jax_fn, torch_fn, ar
             return call, tsync
         wl.add("torch autograd", make_torch)
     return wl, "irgraph generated"
+
+
+STARTUP = """
+import json, sys, time
+t0 = time.perf_counter()
+import numpy as np
+import irgraph
+sys.path.insert(0, {bench!r})
+import run
+data, params = run.{maker})
+prog = irgraph.compile(open({model!r}).read(), wrt=list(params))
+prog.run({{**data, **params}}, device="numba")
+print(json.dumps(time.perf_counter() - t0))
+"""
+
+
+def numba_startup(example, data, params):
+    """(seconds to the first result in a fresh process with an empty kernel cache, the same with the cache
+    the first one filled): import, compile, fuse, Numba compile or cache load, one run."""
+    import tempfile
+
+    maker = {"linreg": "linreg_data(10**6", "mlp": "mlp_data("}[example]
+    code = STARTUP.format(bench=str(ROOT / "benchmarks"), maker=maker, model=str(EXAMPLES / f"{example}.eq"))
+    times = []
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "IRGRAPH_CACHE_DIR": cache}
+        for _ in range(2):
+            out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600,
+                                 check=False)
+            if out.returncode:
+                return None
+            times.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return tuple(times)
 
 
 def workload_w2(args, xp, jax, torch):
@@ -546,11 +590,17 @@ def workload_w4(args, jax):
         t0 = time.perf_counter()
         source = prog.source
         t_source = time.perf_counter() - t0
+        t_fused = None
+        if n <= 10_000 and _has_numba():
+            inputs0 = {"y0": 0.5, **{f"w{k}": 0.01 for k in range(n)}}
+            t0 = time.perf_counter()
+            prog.source_for("numba", inputs0)  # fuse for this signature + generate the Numba module
+            t_fused = time.perf_counter() - t0
         measured.append((n, best))
         row = {"depth": n, "compile_s": best, "per_level_us": best / n * 1e6, "cpu_s": best_cpu,
                "cpu_per_level_us": best_cpu / n * 1e6, "peak_rss_mb": _peak_rss_mb(), "source_s": t_source,
                "instructions": prog.stats["instructions"], "backward_ops": prog.stats["backward_ops"],
-               "source_lines": source.count("\n")}
+               "source_lines": source.count("\n"), "fused_source_s": t_fused}
         print(f"  W4 depth {n:>7}: compile {fmt_time(best):>9}  ({row['per_level_us']:.0f} us/level wall, "
               f"{row['cpu_per_level_us']:.0f} us/level cpu)", flush=True)
         # The program it made must be right: run the generated module against a hand-written sweep.
@@ -587,6 +637,12 @@ def workload_w4(args, jax):
             verdict = (f"flat so far (x{growth:.2f} from 1e3 to {deep[-1]['depth']:.0e}), not shown to "
                        f"{W4_DEPTHS[-1]:.0e}: " + ("skipped" if any(r.get("skipped") for r in rows) else "not run"))
     return {"rows": rows, "problems": problems, "notes": notes, "verdict": verdict}
+
+
+def _has_numba():
+    import importlib.util
+
+    return importlib.util.find_spec("numba") is not None
 
 
 def _jax_chain_compile(jax, n):
@@ -631,7 +687,8 @@ def summary_row(wl, timings):
     row = {"workload": wl.key, "device": wl.device, "irgraph_s": ir and ir["best"],
            "hand_s": hand and hand["best"], "target": TARGETS.get(wl.key), "problems": wl.problems}
     for label, name in (("jax", "jax.jit(value_and_grad)"), ("torch", "torch autograd"),
-                        ("interp", "irgraph prog.run (interpreter)")):
+                        ("interp", "irgraph prog.run"), ("fused", "irgraph numba (fused)"),
+                        ("dispatch", "irgraph prog.run")):
         t = timings.get(name)
         row[f"{label}_s"] = t and t["best"]
     if ir and hand:
@@ -642,6 +699,15 @@ def summary_row(wl, timings):
         row["ratio"], row["verdict"] = None, "WRONG" if wl.problems else "n/a"
     if wl.problems:
         row["verdict"] = "WRONG"
+    # Issue 9: the fused backend against jax.jit (W2, W3), and prog.run's overhead on floats (W1).
+    row["first_call_s"], row["startup_s"] = wl.first_call, wl.startup
+    if row.get("fused_s") and row.get("jax_s"):
+        row["fused_jax"] = row["fused_s"] / row["jax_s"]
+        row["fused_verdict"] = "PASS" if row["fused_jax"] <= FUSED_TARGETS[wl.key] else "MISS"
+    if wl.key == "W1" and row.get("dispatch_s") and hand:
+        row["dispatch_hand"] = row["dispatch_s"] / hand["best"]
+        row["fused_verdict"] = ("PASS" if row["dispatch_s"] <= W1_RUN_LIMIT_S and row["dispatch_hand"] <= 3.0
+                                else "MISS")
     return row
 
 
@@ -659,11 +725,24 @@ def print_summary(rows, w4):
               f"{r(row['irgraph_s'], row['hand_s']):>7} {med:>8} {'<=' + str(row['target']) + 'x':>7} "
               f"{row['verdict']:>7} {r(row['irgraph_s'], row['jax_s']):>7} {r(row['irgraph_s'], row['torch_s']):>7} "
               f"{r(row['interp_s'], row['hand_s']):>11}")
+    print("\n== issue 9: fused backend (device='numba') vs jax.jit; prog.run dispatch on floats")
+    for row in rows:
+        if row["workload"] == "W1" and row.get("dispatch_s"):
+            print(f"W1   prog.run {fmt_time(row['dispatch_s'])} per call (<= 2 us), {row['dispatch_hand']:.2f}x "
+                  f"hand-written Python (<= 3x): {row.get('fused_verdict')}")
+        elif row.get("fused_s"):
+            start = row.get("startup_s")
+            start = (f"fresh-cache start {start[0]:.2f} s, cached start {start[1]:.2f} s" if start
+                     else "start-up not measured")
+            ratio = f"{row['fused_jax']:.2f}x jax" if row.get("fused_jax") else "no jax"
+            print(f"{row['workload']}   numba {fmt_time(row['fused_s'])} = {ratio} (target <= "
+                  f"{FUSED_TARGETS[row['workload']]}x): {row.get('fused_verdict', 'n/a')}; first call "
+                  f"{fmt_time(row['first_call_s'])} in this process; {start}")
     if w4:
         print(f"W4   compile time per level, target flat from 1e3 to 1e5: {w4['verdict']}  (peak RSS is this "
               f"process's high-water mark so far)")
         print(f"     {'depth':>7} {'compile':>10} {'us/level':>9} {'cpu':>10} {'cpu/level':>9} {'+source':>9} "
-              f"{'instrs':>7} {'bwd ops':>7} {'peak RSS':>9} {'checked':>7} {'jax jit':>9}")
+              f"{'instrs':>7} {'bwd ops':>7} {'peak RSS':>9} {'checked':>7} {'jax jit':>9} {'+fused':>9}")
         for row in w4["rows"]:
             if row.get("skipped"):
                 print(f"     {row['depth']:>7} skipped (predicted {row['predicted_s']:.0f} s)")
@@ -673,7 +752,7 @@ def print_summary(rows, w4):
             print(f"     {row['depth']:>7} {fmt_time(row['compile_s']):>10} {row['per_level_us']:>9.0f} "
                   f"{fmt_time(row['cpu_s']):>10} {row['cpu_per_level_us']:>9.0f} "
                   f"{fmt_time(row['source_s']):>9} {row['instructions']:>7} {row['backward_ops']:>7} {rss:>9} "
-                  f"{checked:>7} {fmt_time(row.get('jax_s')):>9}")
+                  f"{checked:>7} {fmt_time(row.get('jax_s')):>9} {fmt_time(row.get('fused_source_s')):>9}")
         for note in w4["notes"]:
             print(f"     note: {note}")
         for p in w4["problems"]:

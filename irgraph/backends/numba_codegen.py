@@ -23,6 +23,8 @@ from .codegen import _atom
 from .runtime import _array
 
 FLAGS = '{"reassoc", "contract"}'  # reassociation lets LLVM vectorise sums; no nnan/ninf: NaN and Inf propagate
+# error_model="numpy": x / 0 gives inf or nan as in NumPy, with no check that keeps LLVM from vectorising
+PARALLEL_AT = 1 << 17  # elements: smaller loops run on one thread, where waking the others costs more
 _MATH = {f.__name__: f for f in numba_math.FUNCTIONS}
 _NEEDS = {"_mm_left": ("_sum_to",), "_mm_right": ("_sum_to",)}
 
@@ -136,7 +138,8 @@ class _Module:
             if ins.out in outs:
                 body.append(f"{params[len(reads) + outs.index(ins.out)]}[_i, _j] = {ins.out}")
         eqs = ", ".join(k.equations()) or "temporaries"
-        src = ["@_numba.njit(parallel=True, **_FLAGS)",
+        parallel = math.prod(space) >= PARALLEL_AT
+        src = [f"@_numba.njit(parallel={parallel}, **_FLAGS)",
                f"def {fname}(_n0, _n1, _nc, {', '.join(params)}):",
                f'    """Computes {eqs} in one pass over the {space} iteration space."""',
                "    for _c in _prange(_nc):",
@@ -146,7 +149,7 @@ class _Module:
         src += ["            for _j in range(_j0, _j1):"] + ["                " + s for s in body]
         src += ["            " + s for s in row_after] + ["        " + s for s in after]
         self.kernels.append("\n".join(src))
-        self.driver.append(f"{fname}({n0}, {n1}, _nc, {', '.join(call)})")
+        self.driver.append(f"{fname}({n0}, {n1}, {'_nc' if parallel else 1}, {', '.join(call)})")
         self.driver.extend(finish)
 
     def reduction(self, ins, value, kept, pat, dims, params, call, before, body, row_before, row_after, after,
@@ -194,7 +197,7 @@ class _Module:
                 "",
                 "Standalone: needs NumPy and Numba only. Kernels compile on first use and are cached on disk.",
                 '"""', "", "import math", "", "import numba as _numba", "import numpy as _numpy",
-                "from numba import prange as _prange", "", f"_FLAGS = dict(cache=True, nogil=True, fastmath={FLAGS})"]
+                "from numba import prange as _prange", "", f"_FLAGS = dict(cache=True, nogil=True, error_model=\"numpy\", fastmath={FLAGS})"]
         parts = ["\n".join(head)]
         needed = set(self.scalar_fns)
         for name in list(needed):
