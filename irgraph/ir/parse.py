@@ -321,7 +321,7 @@ def _after_operand(tokens, index):
         return None
     if char == "." and after in FUNCTIONS:
         return f"attribute access: write `{after}(...)`, not `{before}.{after}(...)`; the model language has no modules"
-    if char == "." and _kind(after) == "name":
+    if char == "." and after and _kind(after) == "name":
         return f"attribute access (`{before}.{after}`) is not part of the model language; it has no modules or objects"
     if char == "[":
         return (f"indexing (`{before}[...]`) is not supported: reduce with sum({before}, axis) or "
