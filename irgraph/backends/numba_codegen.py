@@ -94,8 +94,8 @@ class _Module:
         targets = {i.out: _kept(i, space, self.shapes) for i in k.instrs if _reduces(i, space, self.shapes)}
         masks = [_mask(view, space) for _, view in reads] + list(targets.values()) + [(True,) * len(space)]
         dims = _fold(space, masks)
-        if dims is None:
-            self.driver.append("# (its iteration space does not fold to 2-D: NumPy code)")
+        if dims is None or not all(_scalar_ok(i) for i in k.instrs):
+            self.driver.append("# (not a 2-D loop of scalar functions Numba compiles: NumPy code)")
             self.lines(k.instrs)
             return
         (n0, g0), (n1, g1) = dims
@@ -181,6 +181,8 @@ class _Module:
             return args[1]
         if ins.op == "zeros_like":
             return "0.0"
+        if ins.op == "pow":  # an integer constant power (_scalar_ok): plain **, never complex
+            return f"{args[0]} ** {args[1]}"
         code = OPS[ins.op].code(args, ins.params)
         code = re.sub(r"\bxp\.(\w+)\(", r"_k_\1(", code)
         code = re.sub(r"\b_(\w+)\(xp, ", r"_k_\1(", code)
@@ -262,6 +264,19 @@ def _finish(partial, shape, dtype, count):
 
 def _count(shape, axis):
     return math.prod(shape) if axis is None else shape[axis]
+
+
+def _scalar_ok(ins):
+    """Whether a loop body can compute this instruction: every function it calls has a scalar version."""
+    if ins.op in ("sum", "mean", "sum_to", "unsum", "full_like", "zeros_like", "id"):
+        return True
+    if ins.op == "pow":
+        return not isinstance(ins.args[1], str) and float(ins.args[1]).is_integer()
+    code = OPS[ins.op].code([f"a{i}" for i in range(len(ins.args))], ins.params)
+    code = re.sub(r"\bxp\.(\w+)\(", r"_k_\1(", code)
+    code = re.sub(r"\b_(\w+)\(xp, ", r"_k_\1(", code)
+    names = re.findall(r"\b(_k_\w+)\(", code)
+    return all(n in _MATH or (n[3:] not in ("heaviside", "clip") and hasattr(_numpy, n[3:])) for n in names)
 
 
 def _pad(shape, rank):
