@@ -13,14 +13,16 @@ warnings are always the interpreter's.
 from . import compiler
 
 
-def value_and_grad(model, wrt=None, output=None, device="numpy", check_finite=False):
-    """A function `inputs -> (value, {name: gradient})` of a model (text, a path or an irgraph.Graph)."""
-    return Function(model, wrt, output, device, check_finite)
+def value_and_grad(model, wrt=None, output=None, device="numpy", check_finite=False, chunks=None):
+    """A function `inputs -> (value, {name: gradient})` of a model (text, a path or an irgraph.Graph).
+
+    chunks (device "dask" only): how NumPy inputs are chunked; see Program.run."""
+    return Function(model, wrt, output, device, check_finite, chunks)
 
 
-def grad(model, wrt=None, output=None, device="numpy", check_finite=False):
+def grad(model, wrt=None, output=None, device="numpy", check_finite=False, chunks=None):
     """A function `inputs -> {name: gradient}`; see value_and_grad."""
-    f = Function(model, wrt, output, device, check_finite)
+    f = Function(model, wrt, output, device, check_finite, chunks)
 
     def gradient(inputs):
         return f(inputs)[1]
@@ -36,12 +38,13 @@ class Function:
     Calls go through Program.run, whose dispatcher (irgraph/backends/dispatch.py) checks each new input
     signature once and then runs compiled code, falling back to the interpreter for errors and NaNs."""
 
-    def __init__(self, model, wrt=None, output=None, device="numpy", check_finite=False):
+    def __init__(self, model, wrt=None, output=None, device="numpy", check_finite=False, chunks=None):
         self.program = compiler.compile(model, wrt=wrt, output=output)
         self.device, self.check_finite = device, check_finite
+        self._options = {"chunks": chunks} if device == "dask" else {}
 
     def __call__(self, inputs):
-        res = self.program.run(inputs, device=self.device, check_finite=self.check_finite)
+        res = self.program.run(inputs, device=self.device, check_finite=self.check_finite, **self._options)
         return res.value, res.grads
 
     def __repr__(self):

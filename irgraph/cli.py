@@ -90,10 +90,11 @@ def _parser():
     r = command("run", _run, "evaluate the model and its gradients")
     _common(r)
     _values(r)
-    r.add_argument("--device", default="auto", choices=["auto", "numpy", "numba", "cupy"],
+    r.add_argument("--device", default="auto", choices=["auto", "numpy", "numba", "cupy", "dask"],
                    help="where to run (auto: cupy when a GPU works, else numba when installed, for inputs "
-                        "large enough to repay it; else numpy)")
+                        "large enough to repay it; else numpy; dask: chunked arrays, see --scheduler)")
     r.add_argument("--verbose", action="store_true", help="say which device ran it (to stderr)")
+    _dask_arguments(r)
     r.add_argument("--json", action="store_true", help='print {"value": ..., "grads": {...}} as JSON')
     r.add_argument("--check-finite", action="store_true",
                    help="a NaN or Inf is an error naming the first equation that made it (default: a warning)")
@@ -158,7 +159,8 @@ def _run(args):
 
     inputs = _inputs(args)  # first: a JSON inputs file may name --wrt and --output
     prog = irgraph.compile(_graph(args), wrt=_wrt(args))
-    res = prog.run(inputs, device=args.device, check_finite=args.check_finite)
+    with _dask_session(args):
+        res = prog.run(inputs, device=args.device, check_finite=args.check_finite, **_dask_options(args))
     if args.verbose:
         print(f"irgraph: running on {res.device}" + (" (chosen by --device auto)" if args.device == "auto" else ""),
               file=sys.stderr)
@@ -314,7 +316,9 @@ def _fit_arguments(f):
     f.add_argument("-o", "--out", metavar="FILE", help="write the learned parameters as JSON here "
                    "(default: print them)")
     f.add_argument("--plot", metavar="FILE", help="draw the loss curve: .png .svg .pdf")
-    f.add_argument("--device", default="auto", help="numpy | cupy | auto (default)")
+    f.add_argument("--device", default="auto", choices=["numpy", "cupy", "dask", "auto"],
+                   help="where to run (default auto: cupy when a GPU works, else numpy)")
+    _dask_arguments(f)
     f.add_argument("-q", "--quiet", action="store_true", help="no progress bar, only the summary line")
 
 
@@ -326,10 +330,11 @@ def _fit(args):
         if out:
             refuse_overwrite(out, args.model)
     try:
-        result = fit(model, args.data, args.init, wrt=_wrt(args), optimizer=args.optimizer, lr=args.lr,
-                            steps=args.steps, batch_size=args.batch_size, seed=args.seed, device=args.device,
-                            progress=not args.quiet, val_split=args.val_split, shapes=args.shape or None,
-                            output=args.output)
+        with _dask_session(args):
+            result = fit(model, args.data, args.init, wrt=_wrt(args), optimizer=args.optimizer, lr=args.lr,
+                         steps=args.steps, batch_size=args.batch_size, seed=args.seed, device=args.device,
+                         progress=not args.quiet, val_split=args.val_split, shapes=args.shape or None,
+                         output=args.output, **_dask_options(args))
     except DivergedError as e:
         if args.out:
             e.result.save(args.out)
@@ -344,6 +349,30 @@ def _fit(args):
         print(f"wrote {result.save(args.out)}", file=sys.stderr)
     else:
         print(json.dumps({k: _plain(v) for k, v in result.params.items()}))
+
+
+# ---- dask ---------------------------------------------------------------------------------------------------
+
+def _dask_arguments(c):
+    c.add_argument("--scheduler", metavar="ADDRESS", help="with --device dask: the dask.distributed "
+                   "scheduler to use (tcp://HOST:8786)")
+    c.add_argument("--workers", type=int, metavar="N", help="with --device dask: start a local cluster of N "
+                   "worker processes")
+    c.add_argument("--chunks", type=int, metavar="ROWS", help="with --device dask: rows per chunk of NumPy "
+                   "data (default: chunks of about 64 MB for arrays of 64 MB or more)")
+
+
+def _dask_options(args):
+    return {"chunks": args.chunks} if args.device == "dask" else {}
+
+
+def _dask_session(args):
+    """A dask.distributed Client for the command when --scheduler or --workers asks for one."""
+    from .backends import dask as dask_device
+
+    if args.device != "dask" and (args.scheduler or args.workers or args.chunks):
+        raise Error("--scheduler, --workers and --chunks go with --device dask")
+    return dask_device.connect(args.scheduler, args.workers)
 
 
 if __name__ == "__main__":

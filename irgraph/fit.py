@@ -9,13 +9,15 @@ import math
 import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy
 
-from . import compiler
+from . import api, compiler
 from . import data as datalib
-from .backends import batch, devices
+from .backends import batch, devices, finite
+from .backends import dask as dask_device
 from .ir.errors import Error
 from .ir.graph import require_input
 
@@ -119,15 +121,10 @@ def fit(model, data, init="zeros", wrt=None, optimizer="adam", lr=None, steps=10
     for name in values:
         _data_name(graph, name)
     params, constants = _parameters(graph, values, init, wrt, shapes, seed)
-    prog = compiler.compile(graph, wrt=list(params))
     rng = numpy.random.default_rng(seed)
-    train, val = _split(values, val_split, rng)
-    runner = _runner(prog, device, chunks)
-    train = runner.place(train)
-    val_prog = compiler.compile(graph, wrt=[]) if val is not None else None
-    val_runner = _runner(val_prog, runner.device, chunks) if val is not None else None
-    val = val_runner.place(val) if val is not None else None
-    batches = _batches(train, batch_size, rng)
+    runner = _runner(graph, list(params), device, chunks)
+    train, val, batches = runner.prepare(values, val_split, batch_size, rng)
+    val_runner = _runner(graph, [], runner.device, chunks) if val is not None else None
     update = _optimizer(optimizer, lr, runner.xp, graph, list(params), output)
 
     fixed = {**train, **constants}
@@ -149,7 +146,8 @@ def fit(model, data, init="zeros", wrt=None, optimizer="adam", lr=None, steps=10
                          optimizer, lr, runner.device, dict(constants))
 
     start = time.perf_counter()
-    with _Bar(steps, progress) as bar, numpy.errstate(all="ignore"):  # overflow in a diverging fit is reported
+    with _Bar(steps, progress) as bar, warnings.catch_warnings(), numpy.errstate(all="ignore"):
+        warnings.simplefilter("ignore", finite.NonFiniteWarning)  # a diverging fit is reported as such, below
         for step in range(1, steps + 1):
             inputs = {**fixed, **next(batches), **params} if batches else {**fixed, **params}
             value, grads = runner(inputs)
@@ -265,12 +263,21 @@ def _shape(name, dims):
 
 # ---- data: validation split and mini-batches -----------------------------------------------------------------
 
+def _check_split(val_split):
+    if not 0 < val_split < 1:
+        raise Error(f"the validation split must be a fraction between 0 and 1, not {val_split}")
+
+
+def _check_batch_size(batch_size):
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        raise Error(f"the batch size must be a positive whole number, not {batch_size!r}")
+
+
 def _split(values, val_split, rng):
     """(training data, validation data or None): a seeded random `val_split` of the rows is held out."""
     if not val_split:
         return values, None
-    if not 0 < val_split < 1:
-        raise Error(f"the validation split must be a fraction between 0 and 1, not {val_split}")
+    _check_split(val_split)
     n, axes = batch.batch_axes(values)
     n_val = round(n * val_split)
     if not axes or n_val < 1 or n_val >= n:
@@ -280,94 +287,74 @@ def _split(values, val_split, rng):
             batch.take(values, axes, numpy.sort(order[:n_val]), numpy))
 
 
-def _batches(values, batch_size, rng):
+def _batches(values, batch_size, rng, xp):
     """An endless iterator of {name: rows} mini-batches (reshuffled every pass), or None for full batches."""
+    _check_batch_size(batch_size)
     n, axes = batch.batch_axes(values)
     if batch_size is None or batch_size >= n:
         return None
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise Error(f"the batch size must be a positive whole number, not {batch_size!r}")
     batched = {k: v for k, v in values.items() if k in axes}
 
     def generate():
         while True:
-            order = rng.permutation(n)
+            order = xp.asarray(rng.permutation(n))
             for lo in range(0, n - batch_size + 1, batch_size):  # a short last batch is dropped
-                yield batch.take(batched, axes, order[lo:lo + batch_size], numpy)
+                yield batch.take(batched, axes, order[lo:lo + batch_size], xp)
 
     return generate()
 
 
 # ---- running the program ----------------------------------------------------------------------------------
 
-def _runner(prog, device, chunks):
-    """A callable inputs -> (value, grads) on `device`, with .xp, .device, .place(data) and .to_device."""
-    if device == "dask":
-        return _DaskRunner(prog, chunks)
-    xp, name = devices.get_xp(device) if device in devices.DEVICES else (None, device)
-    if name in ("numpy", "cupy"):
-        return _GeneratedRunner(prog, xp, name)
-    return _ProgramRunner(prog, name)
+def _runner(graph, wrt, device, chunks):
+    """A callable inputs -> (value, grads) on `device`, with .xp, .device, .prepare(data) and .to_device."""
+    return _DaskRunner(graph, wrt, chunks) if device == "dask" else _Runner(graph, wrt, device)
 
 
-class _GeneratedRunner:
-    """The generated module's value_and_grad: one Python call per step, no interpretation."""
+class _Runner:
+    """irgraph.value_and_grad: after one checked call, each step is one call of the generated module."""
 
-    def __init__(self, prog, xp, device):
-        self.prog, self.xp, self.device = prog, xp, device
-        namespace = {}
-        exec(compile(prog.source, "<irgraph generated>", "exec"), namespace)  # noqa: S102 - our generated code, never user text
-        self.function = namespace["value_and_grad"]
-        self.checked = False
+    def __init__(self, graph, wrt, device, chunks=None):
+        self.function = api.Function(graph, wrt=wrt, device=device, chunks=chunks)
+        self.xp, self.device = devices.get_xp(device) if device in ("numpy", "cupy", "auto") else (numpy, device)
 
     def __call__(self, inputs):
-        if not self.checked:  # the first call through the interpreter: errors that name the equation
-            self.checked = True
-            res = self.prog.run(inputs, device=self.device)
-            return res.value, res.grads
-        return self.function(inputs, self.xp)
+        return self.function(inputs)
 
     def place(self, values):
         from .backends.runtime import _array
 
         return {k: v if type(v) is float else _array(self.xp, numpy.asarray(v)) for k, v in values.items()}
 
+    def prepare(self, values, val_split, batch_size, rng):
+        """(training data, validation data or None, mini-batches or None) on this runner's device."""
+        train, val = _split(values, val_split, rng)
+        train = self.place(train)
+        return train, None if val is None else self.place(val), _batches(train, batch_size, rng, self.xp)
+
     def to_device(self, x):
         return self.xp.asarray(x)
 
 
-class _ProgramRunner:
-    """prog.run on any other device (the interpreter picks the device's own fast path)."""
+class _DaskRunner(_Runner):
+    """Each step is one dask.compute of the value and every gradient; the data stay Dask arrays."""
 
-    xp = numpy
+    def __init__(self, graph, wrt, chunks):
+        super().__init__(graph, wrt, "dask", chunks)
+        self.xp, self.chunks = numpy, chunks  # the parameters stay small NumPy arrays
 
-    def __init__(self, prog, device):
-        self.prog, self.device = prog, device
-
-    def __call__(self, inputs):
-        res = self.prog.run(inputs, device=self.device).to_numpy()
-        return res.value, res.grads
-
-    def place(self, values):
-        return {k: v if type(v) is float else numpy.asarray(v) for k, v in values.items()}
-
-    def to_device(self, x):
-        return x
-
-
-class _DaskRunner(_ProgramRunner):
-    """Each step one dask.compute of the value and every gradient; the data stay Dask arrays."""
-
-    def __init__(self, prog, chunks):
-        super().__init__(prog, "dask")
-        self.chunks = chunks
-
-    def __call__(self, inputs):
-        res = self.prog.run(inputs, device="dask", chunks=self.chunks)
-        return res.value, res.grads
-
-    def place(self, values):
-        return dict(values)
+    def prepare(self, values, val_split, batch_size, rng):
+        """Data as Dask arrays with aligned chunks; the validation split and mini-batches are whole chunks."""
+        train, axes = dask_device.aligned(values, self.chunks)
+        val = None
+        if val_split:
+            _check_split(val_split)
+            train, val = dask_device.split_blocks(train, axes, val_split, rng)
+        _check_batch_size(batch_size)
+        n, _ = batch.batch_axes(train)
+        batches = None if batch_size is None or batch_size >= n else \
+            dask_device.block_batches(train, axes, batch_size, rng)
+        return train, val, batches
 
 
 # ---- optimisers ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ written against a small namespace of array functions so that the same transcript
 finite differences) and on JAX (for `jax.grad`). The transcriptions never touch irgraph.
 
 `DEVICES` lists the devices the corpus runs on; the "cupy" entry is skipped, with the reason, when CuPy or
-a GPU is missing. Tests take the `device` fixture from tests/conftest.py.
+a GPU is missing, and the "dask" entry when Dask is not installed. Tests take the `device` fixture from tests/conftest.py.
 """
 
 import importlib.util
@@ -37,13 +37,25 @@ def _cupy_missing():
     return None
 
 
+def _dask_missing():
+    """Why the dask device cannot run here, or None when it can."""
+    try:
+        get_xp("dask")
+    except irgraph.Error as e:
+        return str(e)
+    return None
+
+
 CUPY_MISSING = _cupy_missing()
 NUMBA_MISSING = None if importlib.util.find_spec("numba") else "numba is not installed (pip install -e '.[fast]')"
+DASK_MISSING = _dask_missing()
 DEVICES = [
     pytest.param("numpy", id="numpy"),
     pytest.param("numba", id="numba", marks=pytest.mark.skipif(NUMBA_MISSING is not None, reason=str(NUMBA_MISSING))),
     pytest.param("cupy", id="cupy", marks=pytest.mark.skipif(CUPY_MISSING is not None,
                                                            reason=f"no CuPy device: {CUPY_MISSING}")),
+    pytest.param("dask", id="dask", marks=pytest.mark.skipif(DASK_MISSING is not None,
+                                                           reason=f"no Dask: {DASK_MISSING}")),
 ]
 
 

@@ -10,7 +10,7 @@ import numpy
 
 from ..ir.errors import Error
 
-DEVICES = ("auto", "numpy", "numba", "cupy")
+DEVICES = ("auto", "numpy", "numba", "cupy", "dask")
 
 # "auto" moves off NumPy only when the largest input has at least this many elements: below it, a kernel
 # launch (GPU) or a call into compiled loops (Numba) saves less than it costs.
@@ -56,8 +56,8 @@ def require_numba():
 
 
 def get_xp(device="numpy"):
-    """(array module, device name) for "numpy", "numba" (NumPy arrays), "cupy" or "auto" (cupy when it
-    works, else numpy)."""
+    """(array module, device name) for "numpy", "numba" (NumPy arrays), "cupy", "dask" (lazy arrays) or
+    "auto" (cupy when it works, else numpy)."""
     if device == "numpy":
         return numpy, "numpy"
     if device == "numba":
@@ -65,6 +65,8 @@ def get_xp(device="numpy"):
         return numpy, "numba"
     if device == "cupy":
         return _cupy(), "cupy"
+    if device == "dask":  # lazy arrays: Program.run hands them to backends/dask.py, which computes them
+        return dask_array(), "dask"
     if device == "auto":
         try:
             return _cupy(), "cupy"
@@ -94,3 +96,35 @@ def to_numpy(x):
     if hasattr(x, "get") and not isinstance(x, numpy.ndarray):
         return x.get()
     return x
+
+
+DASK_HELP = "install the dask extra: pip install 'irgraph[dask]'"
+
+
+def dask_array():
+    """dask.array (with NumPy's ufuncs where it lacks one), or an Error that says how to install it."""
+    try:
+        import dask.array
+    except ImportError:
+        raise Error(f"device 'dask' needs Dask, which is not installed; {DASK_HELP}") from None
+    return _Namespace(dask.array)
+
+
+class _Namespace:
+    """dask.array, falling back to NumPy's ufuncs (heaviside, ...): they run blockwise on Dask arrays
+    through __array_ufunc__, so every op of the table works without a Dask-specific rule."""
+
+    __name__ = "dask.array"
+
+    def __init__(self, module):
+        self.module = module
+        self.Array = module.Array
+
+    def __getattr__(self, name):
+        try:
+            return getattr(self.module, name)
+        except AttributeError:
+            found = getattr(numpy, name, None)
+            if isinstance(found, numpy.ufunc):
+                return found
+            raise

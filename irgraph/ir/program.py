@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from ..backends import codegen, dispatch
+from ..backends import dask as dask_device
 from .errors import Error, equation_text
 from .expr import number
 from .graph import Graph
@@ -181,13 +182,16 @@ class Program:
         return self
 
     # ---- running ----------------------------------------------------------------------------------------
-    def run(self, inputs, device="auto", check_finite=False):
+    def run(self, inputs, device="auto", check_finite=False, chunks=None):
         """Evaluate the output and its gradients on `device`: "auto" (a GPU, else Numba for large inputs,
-        else NumPy), "numpy", "numba" or "cupy". Each new input signature is checked once, then compiled
-        code runs directly.
+        else NumPy), "numpy", "numba", "cupy" or "dask". Each new input signature is checked once, then
+        compiled code runs directly.
 
         A NaN or Inf is a NonFiniteWarning naming the first equation that made it; with check_finite=True
-        it is an irgraph.Error instead."""
+        it is an irgraph.Error instead. chunks (device "dask" only): rows per chunk, or {input name: dask
+        chunks}; see backends/dask.py."""
+        if device == "dask":
+            return dask_device.run(self, inputs, chunks, check_finite)
         call = self.__dict__.get("_dispatch")
         if call is None:
             call = dispatch.Dispatcher(self)
