@@ -12,9 +12,9 @@ part nearest the output first (viz/trim.py).
 """
 
 import os
+import subprocess
+import warnings
 from collections.abc import Mapping
-
-import graphviz
 
 import passes
 from irgraph.backends.execute import Result
@@ -62,14 +62,19 @@ def render(obj, path, highlight=None, values=None, stage="forward", ops=False, w
 
 
 def draw(digraph, fmt, path="the picture"):
-    """Graphviz's drawing of a digraph in `fmt` (bytes)."""
+    """Graphviz's drawing of a digraph in `fmt` (bytes). What Graphviz warns about (a drawing scaled down,
+    a label that did not fit) is passed on as a Python warning, which the CLI prints as a note."""
     try:
-        return graphviz.pipe("dot", fmt, digraph.source.encode("utf-8"), quiet=True)
-    except graphviz.ExecutableNotFound:
+        done = subprocess.run(["dot", f"-T{fmt}"], input=digraph.source.encode("utf-8"), capture_output=True,
+                              check=False)
+    except FileNotFoundError:
         raise Error(INSTALL_GRAPHVIZ.format(fmt=fmt.upper())) from None
-    except graphviz.CalledProcessError as e:
-        detail = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-        raise Error(f"Graphviz could not draw {path}: {detail[-1] if detail else e}") from None
+    detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
+    if done.returncode != 0:
+        raise Error(f"Graphviz could not draw {path}: {detail[-1] if detail else done.returncode}")
+    for line in detail:
+        warnings.warn(f"Graphviz: {line.strip()}", stacklevel=3)
+    return done.stdout
 
 
 def interactive(obj, highlight=None, values=None, wrt=None, inputs=None):

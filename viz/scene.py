@@ -31,7 +31,7 @@ class Scene:
 def emit(scene, prefix=None):
     """The scene as a graphviz.Digraph. prefix: give every node and edge an SVG id (prefix + "n-" + node id,
     prefix + "e" + edge number), for the interactive page's script."""
-    dg = graphviz.Digraph("irgraph", graph_attr={**style.GRAPH, **scene.graph},
+    dg = graphviz.Digraph("irgraph", graph_attr={**style.GRAPH, **layout(scene), **scene.graph},
                           node_attr=style.NODE_DEFAULT, edge_attr=style.EDGE_DEFAULT)
     clusters = {}
     for name in style.CLUSTER:
@@ -66,6 +66,37 @@ def emit(scene, prefix=None):
         rows = "".join(f'<FONT COLOR="{colour}">{esc(t)}</FONT><BR ALIGN="LEFT"/>' for t, colour in scene.caption)
         dg.attr(label=f"<{rows}>", fontsize=style.CAPTION_SIZE)
     return dg
+
+
+def layout(scene):
+    """Direction and size from the graph's shape: left to right while it has few columns (as a lecture draws
+    it), top to bottom for long chains, which would otherwise be a wide, mostly empty staircase; and never
+    wider than style.MAX_WIDTH_IN (Graphviz scales a larger drawing down to it)."""
+    succ = {n: [] for n in scene.nodes}
+    waiting = dict.fromkeys(scene.nodes, 0)
+    for u, v, _ in scene.edges:
+        if u in succ and v in waiting:
+            succ[u].append(v)
+            waiting[v] += 1
+    rank = {n: 0 for n, k in waiting.items() if k == 0}
+    sources = list(rank)
+    order = list(rank)
+    for n in order:  # Kahn's order; the list grows while we walk it
+        for m in succ[n]:
+            rank[m] = max(rank.get(m, 0), rank[n] + 1)
+            waiting[m] -= 1
+            if waiting[m] == 0:
+                order.append(m)
+    for n in sources:  # a source sits just before its first user, as dot places it
+        if succ[n]:
+            rank[n] = min(rank[m] for m in succ[n]) - 1
+    columns = max(rank.values(), default=0) + 1
+    per_rank = {}
+    for r in rank.values():
+        per_rank[r] = per_rank.get(r, 0) + 1
+    widest = max(per_rank.values(), default=1)
+    tall = columns > style.MAX_LR_RANKS and columns > widest
+    return {"rankdir": "TB" if tall else "LR", "size": f"{style.MAX_WIDTH_IN},{style.MAX_HEIGHT_IN}"}
 
 
 def esc(text):

@@ -98,3 +98,9 @@ GROUP_AT = 300
 MAX_NODES = 150
 MAX_RANKS = 20  # never more columns than this (left to right): deeper parts are summarised
 MAX_EDGE_LABELS = 400
+
+# Layout: left to right up to this many columns (when the graph is longer than it is wide), else top to
+# bottom; every drawing fits MAX_WIDTH_IN inches (4,000 px at Graphviz's 72 dpi) and is scaled down if not.
+MAX_LR_RANKS = 10
+MAX_WIDTH_IN = 55
+MAX_HEIGHT_IN = 1000
