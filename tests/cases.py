@@ -28,27 +28,18 @@ EXAMPLES = ROOT / "examples"
 
 # ---- devices -----------------------------------------------------------------------------------------------
 
-def _cupy_missing():
-    """Why the cupy device cannot run here, or None when it can."""
+def _missing(device):
+    """Why `device` cannot run here, or None when it can."""
     try:
-        get_xp("cupy")
+        get_xp(device)
     except irgraph.Error as e:
         return str(e)
     return None
 
 
-def _dask_missing():
-    """Why the dask device cannot run here, or None when it can."""
-    try:
-        get_xp("dask")
-    except irgraph.Error as e:
-        return str(e)
-    return None
-
-
-CUPY_MISSING = _cupy_missing()
+CUPY_MISSING = _missing("cupy")
 NUMBA_MISSING = None if importlib.util.find_spec("numba") else "numba is not installed (pip install -e '.[fast]')"
-DASK_MISSING = _dask_missing()
+DASK_MISSING = _missing("dask")
 DEVICES = [
     pytest.param("numpy", id="numpy"),
     pytest.param("numba", id="numba", marks=pytest.mark.skipif(NUMBA_MISSING is not None, reason=str(NUMBA_MISSING))),
