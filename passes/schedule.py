@@ -30,6 +30,9 @@ def _schedule(graph):
     grads = meta.grads or {}
     order = graph.topo()
     forward = graph.ancestors([out])
+    # A mean's element count reads only its operand's shape: it is taken in the forward part, as soon as
+    # the operand exists, so the (often large) operand is not kept alive into the backward part to be counted.
+    forward |= {n for n in order if nodes[n]["op"] == "count" and args[n][0] in forward}
     backward = [n for n in order if n not in forward]
     order = [n for n in order if n in forward] + _depth_first(backward, args, graph.users())
 

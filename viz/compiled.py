@@ -1,7 +1,11 @@
 """The compiled graph (`stage="backward"`: forward and adjoint nodes in two clusters, values used many times
 marked "used ×k") and the scheduled program (`stage="program"`: one node per instruction)."""
 
+import numpy as np
+
 from irgraph.ir.graph import Graph, require_name
+from irgraph.ir.ops import OPS
+from irgraph.ir.shapes import SHAPE_ONLY
 
 from . import chain, style, trim
 from . import values as V
@@ -69,11 +73,26 @@ def compiled_scene(program, stage, highlight, result, inputs, eq=None):
             scene.caption[:0] = model_caption()
         return scene
 
-    uses = {n: g.out_degree(n) for n in computed}
+    shape_read = {(u, v, k) for u, v, k, e in g.edges(keys=True, data=True)
+                  if e.get("pos") in SHAPE_ONLY.get(nodes[v]["op"], ())}
+    hidden = {} if is_program else _no_op_sums(g, numbers)  # sum_to node -> its operand, drawn in its place
+    as_grad = {hidden[n]: grad_of[n] for n in hidden if n in grad_of}
+    shown_grad = {v: k for v, k in grad_of.items() if v not in hidden} | as_grad
+    inline = {v: {} for v in g}  # constants drawn inside their consumer's label: {pos: value}
+    for u, v, k, e in g.edges(keys=True, data=True):
+        if nodes[u]["op"] == "const" and u not in grad_of and u != out:
+            inline[v][e["pos"]] = nodes[u]["value"]
+    # "used ×k" counts the reads of a value, not of its shape, with the hidden no-op sums looked through.
+    uses = {n: 0 for n in computed}
+    for u, v, k in g.edges(keys=True):
+        if u in uses and (u, v, k) not in shape_read and v not in hidden:
+            uses[u] += 1
+    for n, x in hidden.items():
+        uses[x] += uses.get(n, 0)  # the hidden sum's reads are x's
     for n in dag.topo():
         d = nodes[n]
         op = d["op"]
-        if op == "const" and n not in grad_of and n != out:
+        if (op == "const" and n not in grad_of and n != out) or n in hidden:
             continue
         cluster = None if role[n] == "input" else role[n]
         tip = None
@@ -91,7 +110,10 @@ def compiled_scene(program, stage, highlight, result, inputs, eq=None):
                 kind, lines = "output", [(f"→ {L}", "#1b7837", 11)]
             tip = f"[{d['index']}] {program.where(ins)}"
         else:
-            title, kind, lines = _compiled_label(n, d, role[n], names, grad_of, out, L)
+            title, kind, lines = _compiled_label(n, d, role[n], names, shown_grad, out, L, inline[n],
+                                                 summed=any(_sums(g, m, n) for m in g.succ[n]))
+            if op == "count" and role[args_of(dag, n)[0]] != "backward":
+                cluster = "forward"  # taken from its operand's shape while the forward part runs
             tip = f"line {d.get('line')}: {d['op']}" if d.get("line") else d["op"]
         if n in numbers.value:
             lines = lines + [(f"= {V.show(numbers.value[n])}", style.VALUE, 11)]
@@ -107,25 +129,32 @@ def compiled_scene(program, stage, highlight, result, inputs, eq=None):
         scene.node(n, kind, html_node(title, lines, bold=kind not in plain),
                    html=True, tooltip=tip, cluster=cluster, **extra)
     for u, v, k, e in g.edges(keys=True, data=True):
+        if v in hidden or (nodes[u]["op"] == "const" and u not in grad_of and u != out):
+            continue  # into a hidden sum, or a constant drawn in its consumer's label
+        if (not is_program and (u, v, k) in shape_read and nodes[v]["op"] == "sum_to"
+                and shown_grad.get(v) == nodes[u].get("name")):
+            continue  # a gradient summed to its own variable's shape: its label says so
+        edge = (u, v, k)
+        u = hidden.get(u, u)
         kind = _edge_kind(role[u], role[v])
+        if nodes[v]["op"] == "count" and kind == "cross":
+            kind = "normal"  # the count is drawn in the forward part
         # In the compiled graph gradients flow right to left, back towards the inputs, as a lecture
         # draws them: an edge between two adjoint nodes is laid out reversed (and drawn pointing forward).
         back = not is_program and kind == "backward"
-        if (u, v, k) in on_path:
+        if edge in on_path:
             kind = "highlight"
-        extra = {}
+        elif edge in shape_read:
+            kind = "shape"
+        extra, mark = {}, None
         if not is_program and nodes[v]["op"] in _ORDERED and _computed_operands(g, v) > 1:
-            # which operand is which in a − b, a / b, a @ b (when neither is a constant)
-            extra = {"taillabel" if back else "headlabel": str(e["pos"] + 1), "labelfontsize": "9",
-                     "labelfontcolor": style.MUTED}
-        if nodes[u]["op"] == "const" and u not in grad_of and u != out:
-            c = f"{u}@{v}.{k}"
-            scene.node(c, "const", V.number(nodes[u]["value"]), cluster=role[v])
-            scene.edge(c, v, "normal", **extra)
-        elif back:
-            scene.edge(v, u, kind, dir="back", **extra)
+            # which operand is which in a − b, a / b, a ^ b, a @ b (when neither is a constant): a small
+            # label on the edge itself, which Graphviz keeps clear of nodes and other labels
+            mark, extra = str(e["pos"] + 1), dict(style.OPERAND_MARK)
+        if back:
+            scene.edge(v, u, kind, label=mark, dir="back", **extra)
         else:
-            scene.edge(u, v, kind, **extra)
+            scene.edge(u, v, kind, label=mark, **extra)
     if target is not None:
         scene.caption = model_caption()
     return scene
@@ -144,20 +173,68 @@ def _edge_kind(ru, rv):
     return "normal"
 
 
-def _compiled_label(n, d, role, names, grad_of, out, L):
+def _compiled_label(n, d, role, names, grad_of, out, L, inline=None, summed=True):
     op = d["op"]
-    sym = f"= {V.number(d['value'])}" if op == "const" else op_label(op)
+    sym = f"= {V.number(d['value'])}" if op == "const" else with_constants(op, inline or {})
+    if op == "count":
+        return "N", "adjoint_op" if role == "backward" else "op", [("count", style.MUTED, 10)]
     if n in grad_of:
-        return f"∂{L}/∂{names(grad_of[n])}", "gradient", [(sym, style.MUTED, 10)]
+        if op == "sum_to":
+            sym = f"sum to {names(grad_of[n])}'s shape"
+        title = f"∂{L}/∂{names(grad_of[n])}"
+        whose = d.get("adj_of")
+        if role == "backward" and whose and not str(whose).startswith("%") and whose != grad_of[n]:
+            title = f"∂{L}/∂{names(whose)} = {title}"  # ∂L/∂ŷ = ∂L/∂b: the same array (b + … = ŷ)
+        return title, "gradient", [(sym, style.MUTED, 10)]
     if d.get("adj_of") and role == "backward" and str(d["adj_of"]).startswith("%"):
         return sym, "adjoint_op", []  # the adjoint of an unnamed operation
     if d.get("adj_of") and role == "backward":
-        if d["adj_of"] in grad_of.values():  # the gradient before it is summed back to the input's shape
+        if d["adj_of"] in grad_of.values() and summed:  # the gradient before it is summed to the input's shape
             return sym, "adjoint", [(f"∂{L}/∂{names(d['adj_of'])} before summing", style.GRAD, 10)]
         return f"∂{L}/∂{names(d['adj_of'])}", "adjoint", [(sym, style.MUTED, 10)]
     if d.get("name"):
         return names(d["name"]), "output" if n == out else "named_op", [(sym, style.MUTED, 10)]
     return sym, "adjoint_op" if role == "backward" else "op", []
+
+
+def with_constants(op, inline):
+    """An op's symbol with its constant operands written in: `2 ×`, `^ 2`, `1 ÷`, `fill(·, 3)`."""
+    sym = op_label(op)
+    if not inline:
+        return sym
+    row = OPS[op]
+    shown = {i: V.number(c) for i, c in inline.items()}
+    if row.symbol and row.arity == 2 and len(shown) == 1:
+        ((i, c),) = shown.items()
+        return f"{c} {sym}" if i == 0 else f"{sym} {c}"
+    return f"{sym}({', '.join(shown.get(i, '·') for i in range(row.arity))})"
+
+
+def _no_op_sums(g, numbers):
+    """{sum_to node: its operand} for the sums that changed nothing (the operand had the shape already)."""
+    found = {}
+    for n, d in g.nodes(data=True):
+        if d["op"] == "sum_to":
+            x = args_of_nx(g, n)[0]
+            if g.nodes[x].get("role") != "backward" or g.nodes[x]["op"] == "const":
+                continue  # an input, a forward value or a constant summed: it keeps its node, the sum stays
+            if n in numbers.value and x in numbers.value and np.shape(numbers.value[n]) == np.shape(numbers.value[x]):
+                found[n] = x
+    return found
+
+
+def _sums(g, v, n):
+    """True when v is a sum_to that sums n (a no-op one is hidden, but that is for the caller to know)."""
+    return g.nodes[v]["op"] == "sum_to" and args_of_nx(g, v)[0] == n
+
+
+def args_of_nx(g, v):
+    """v's operands in position order."""
+    return [u for u, _, e in sorted(g.in_edges(v, data=True), key=lambda t: t[2]["pos"])]
+
+
+def args_of(dag, v):
+    return args_of_nx(dag.nx, v)
 
 
 def _find_input(dag, name, cg):

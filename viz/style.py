@@ -76,7 +76,10 @@ EDGE_KIND = {
     "backward": {"color": "#9a6aa8"},
     "cross": {"color": "#9a6aa8", "style": "dashed"},  # a forward value read by the backward part
     "summary": {"color": FAINT, "style": "dashed", "arrowhead": "empty"},
+    "shape": {"color": FAINT, "style": "dotted", "arrowhead": "empty"},  # reads only the value's shape
 }
+# The 1 / 2 that tell the operands of a − b, a / b, a ^ b, a @ b apart: a small label on each edge.
+OPERAND_MARK = {"fontsize": "9", "fontcolor": MUTED}
 
 CLUSTER = {
     "forward": {"label": "forward", "style": "rounded,filled", "fillcolor": "#f7fbff", "color": "#c6dbef",
