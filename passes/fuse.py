@@ -6,13 +6,16 @@ broadcast), so one pass over the data computes them all, forward and backward al
 the earliest kernel of its space that comes after everything it reads. Afterwards an elementwise value
 that only a later kernel uses is moved into that kernel when this does not make more arrays leave the
 loop (the tanh derivative 1 - h^2 is computed where it is consumed, from h, instead of being stored).
-Arithmetic on shape-() values forms "scalar" kernels; matrix products are "blas" kernels; the rest "op".
+Arithmetic on shape-() values forms "scalar" kernels; matrix products are "blas" kernels, except those
+with an axis of size 1 (outer and matrix-vector products, backends/numba_products.py), which are loop work;
+the rest "op".
 
 Without shapes, every input is taken to have one common shape: a picture of what fuses, not a plan.
 """
 
 import dataclasses
 
+from irgraph.backends.numba_products import loop_views
 from irgraph.ir.ops import OPS
 from irgraph.ir.program import Kernel, Program
 from irgraph.ir.shapes import SHAPE_ONLY, infer_all
@@ -41,7 +44,11 @@ def classify(ins, known):
     """(kernel kind, iteration space, "ew" | "red") for one instruction under known shapes."""
     op, out = ins.op, known[ins.out]
     if op in BLAS:
-        return "blas", None, None
+        views = loop_views(op, [known[a] for a in ins.args])
+        if views is None:
+            return "blas", None, None
+        space, _, result = views
+        return "loop", space, ("ew" if result == space else "red")
     if op == "count":
         return "scalar", (), "ew"
     if op in ("sum", "mean") or (op == "sum_to" and _reduces(known[ins.args[0]], out)):

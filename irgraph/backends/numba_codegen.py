@@ -20,13 +20,17 @@ from ..ir.ops import OPS
 from ..ir.shapes import SHAPE_ONLY
 from . import numba_math, runtime
 from .codegen import _atom
+from .numba_products import FACTORS, loop_views
 from .runtime import _array
 
 FLAGS = '{"reassoc", "contract"}'  # reassociation lets LLVM vectorise sums; no nnan/ninf: NaN and Inf propagate
 # error_model="numpy": x / 0 gives inf or nan as in NumPy, with no check that keeps LLVM from vectorising
 PARALLEL_AT = 1 << 17  # elements: smaller loops run on one thread, where waking the others costs more
-_MATH = {f.__name__: f for f in numba_math.FUNCTIONS}
+_MATH = {f.__name__: f for f in numba_math.FUNCTIONS}  # compiled without "reassoc": see numba_math
 _NEEDS = {"_mm_left": ("_sum_to",), "_mm_right": ("_sum_to",)}
+# Matrix products in a loop (numba_products): two factors multiplied, perhaps summed over an axis; the third
+# argument of a gradient (the other factor, read for its dtype) is not read in the loop.
+_UNREAD = {**SHAPE_ONLY, "mm_left": (1,), "mm_right": (2,)}
 
 
 def generate(program, shapes, dtypes):
@@ -84,7 +88,7 @@ class _Module:
         keys = []  # (variable, the shape it is read as): a variable read through two views is two operands
         for ins in k.instrs:
             for pos, a in enumerate(ins.args):
-                if isinstance(a, str) and a not in made and pos not in SHAPE_ONLY.get(ins.op, ()):
+                if isinstance(a, str) and a not in made and pos not in _UNREAD.get(ins.op, ()):
                     keys.append((a, _view(ins, pos, self.shapes)))
         keys = list(dict.fromkeys(keys))
         views = {}
@@ -126,12 +130,13 @@ class _Module:
                     args.append(_atom(a))
                 elif a in made:
                     args.append(a)
-                elif pos not in SHAPE_ONLY.get(ins.op, ()):
+                elif pos not in _UNREAD.get(ins.op, ()):
                     args.append(ref[(a, _view(ins, pos, self.shapes))])
                 else:
                     args.append(a)  # read for its shape only: never used in the loop body
             if ins.out in targets:
-                self.reduction(ins, args[0], targets[ins.out], pattern(targets[ins.out]), (n0, n1), params, call,
+                value = self.scalar_code(ins, args) if ins.op in FACTORS else args[0]
+                self.reduction(ins, value, targets[ins.out], pattern(targets[ins.out]), (n0, n1), params, call,
                                before, body, row_before, row_after, after, finish)
                 continue
             body.append(f"{ins.out} = {self.scalar_code(ins, args)}")
@@ -181,6 +186,9 @@ class _Module:
             return args[1]
         if ins.op == "zeros_like":
             return "0.0"
+        if ins.op in FACTORS:  # a product with an axis of size 1 (numba_products): one multiplication
+            i, j = FACTORS[ins.op]
+            return f"{args[i]} * {args[j]}"
         if ins.op == "pow":  # an integer constant power (_scalar_ok): plain **, never complex
             return f"{args[0]} ** {args[1]}"
         code = OPS[ins.op].code(args, ins.params)
@@ -198,19 +206,9 @@ class _Module:
                 f"with respect to {wrt}, for inputs {{{sig}}}.",
                 "",
                 "Standalone: needs NumPy and Numba only. Kernels compile on first use and are cached on disk.",
-                '"""', "", "import math", "", "import numba as _numba", "import numpy as _numpy",
-                "from numba import prange as _prange", "", f"_FLAGS = dict(cache=True, nogil=True, error_model=\"numpy\", fastmath={FLAGS})"]
+                '"""', "", HEAD]
         parts = ["\n".join(head)]
-        needed = set(self.scalar_fns)
-        for name in list(needed):
-            if name in _MATH:
-                src = inspect.getsource(_MATH[name])
-                needed |= set(re.findall(r"\b(_k_\w+)\(", src))
-        for name in sorted(needed):
-            if name in _MATH:
-                parts.append("@_numba.njit(**_FLAGS)\n" + inspect.getsource(_MATH[name]))
-            else:
-                parts.append(f"{name} = _numpy.{name[3:]}")
+        parts.append(math_source(self.scalar_fns))
         parts.append("@_numba.njit(**_FLAGS)\n" + inspect.getsource(_chunk))
         used = self.helpers | {need for h in self.helpers for need in _NEEDS.get(h, ())} | {"_array"}
         parts += [inspect.getsource(h) for h in runtime.HELPERS if h.__name__ in used]
@@ -226,11 +224,49 @@ class _Module:
 
 # ---- helpers copied into the module ----------------------------------------------------------------------
 
+HEAD = ("import math\nimport os\n\nimport numba as _numba\nimport numpy as _numpy\nfrom numba import prange as _prange\n\n"
+        "# Numba's OpenMP threads sleep between kernels instead of spinning for milliseconds on the cores that\n"
+        "# the BLAS calls between the kernels need (read when Numba first starts its threads).\n"
+        "os.environ.setdefault(\"OMP_WAIT_POLICY\", \"PASSIVE\")\n"
+        f"_FLAGS = dict(cache=True, nogil=True, error_model=\"numpy\", fastmath={FLAGS})\n"
+        "_MATH_FLAGS = dict(cache=True, nogil=True, error_model=\"numpy\", fastmath={\"contract\"})\n")
+
+
+def math_source(names):
+    """Source defining the scalar functions `names` (_k_exp, ...) and those they call, for a module that
+    starts with HEAD: numba_math's functions compiled with _MATH_FLAGS, NumPy's ufuncs for the rest."""
+    needed, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            if name in _MATH:
+                todo += re.findall(r"\b(_k_\w+|_from_bits|_to_bits)\(", inspect.getsource(_MATH[name]))
+    parts = []
+    if needed & {"_from_bits", "_to_bits"}:
+        from . import numba_bits  # imports Numba, which a module that needs these has anyway
+
+        parts.append(f"from numba.extending import intrinsic as _intrinsic\n\nLN2_HI = {numba_math.LN2_HI!r}\n"
+                     f"LN2_LO = {numba_math.LN2_LO!r}\n")
+        parts += [inspect.getsource(f._defn) for f in numba_bits.FUNCTIONS]
+    for name in sorted(needed - {"_from_bits", "_to_bits"}):
+        if name in _MATH:
+            parts.append("@_numba.njit(**_MATH_FLAGS)\n" + inspect.getsource(_MATH[name]))
+        else:
+            parts.append(f"{name} = _numpy.{name[3:]}\n")
+    return "\n\n".join(s.rstrip("\n") + "\n" for s in parts)
+
 def _chunk(c, nc, n0, n1):
-    """Rows [i0, i1) and columns [j0, j1) of chunk c of nc: rows are split when there are enough."""
+    """Rows [i0, i1) and columns [j0, j1) of chunk c of nc: rows are split when there are enough.
+
+    The bounds are unsigned, so the loop indices are too: a signed index may be negative as far as LLVM
+    knows, and Numba's wraparound for negative indices turns every vectorised load into a gather.
+    """
+    u = _numba.uint64  # noqa: F821 - this runs in the generated module, which imports numba as _numba
+    c, nc, n0, n1 = u(c), u(nc), u(n0), u(n1)
     if n0 >= nc:
-        return c * n0 // nc, (c + 1) * n0 // nc, 0, n1
-    return 0, n0, c * n1 // nc, (c + 1) * n1 // nc
+        return c * n0 // nc, (c + 1) * n0 // nc, u(0), n1
+    return u(0), n0, c * n1 // nc, (c + 1) * n1 // nc
 
 
 def _input(inputs, name, shape, dtype):
@@ -268,7 +304,7 @@ def _count(shape, axis):
 
 def _scalar_ok(ins):
     """Whether a loop body can compute this instruction: every function it calls has a scalar version."""
-    if ins.op in ("sum", "mean", "sum_to", "unsum", "full_like", "zeros_like", "id"):
+    if ins.op in ("sum", "mean", "sum_to", "unsum", "full_like", "zeros_like", "id", *FACTORS):
         return True
     if ins.op == "pow":
         return not isinstance(ins.args[1], str) and float(ins.args[1]).is_integer()
@@ -286,6 +322,8 @@ def _pad(shape, rank):
 def _view(ins, pos, shapes):
     """The shape operand `pos` of `ins` is read as inside a loop: unsum's gradient gets its summed axis back."""
     shape = shapes[ins.args[pos]]
+    if ins.op in FACTORS:
+        return _product(ins, shapes)[1][pos]
     axis = dict(ins.params).get("axis")
     if ins.op == "unsum" and axis is not None:
         rank = len(shapes[ins.out])
@@ -299,13 +337,21 @@ def _mask(view, space):
     return tuple(n != 1 for n in _pad(view, len(space)))
 
 
+def _product(ins, shapes):
+    return loop_views(ins.op, [shapes[a] for a in ins.args])
+
+
 def _reduces(ins, space, shapes):
+    if ins.op in FACTORS:
+        return _product(ins, shapes)[2] != space
     return ins.op in ("sum", "mean") or (ins.op == "sum_to" and shapes[ins.args[0]] == space
                                          and shapes[ins.out] != space)
 
 
 def _kept(ins, space, shapes):
     """For each axis of the space: does a reduction keep it?"""
+    if ins.op in FACTORS:
+        return _mask(_product(ins, shapes)[2], space)
     if ins.op == "sum_to":
         return _mask(shapes[ins.out], space)
     axis = dict(ins.params).get("axis")

@@ -1,36 +1,131 @@
 """Scalar functions for Numba kernels, written so that LLVM can vectorise the loops that call them.
 
-Their source is copied into every generated Numba module (which must not import irgraph), decorated there
-with numba.njit(inline="always"). They are plain Python here, so tests can compare them with NumPy.
+NumPy's and Numba's exp, log and tanh call scalar libm routines, one element at a time; these are
+branch-free arithmetic (both sides of a choice are computed and one is selected), with the exponent of a
+float set or read through bit casts (numba_bits), so a loop over them runs 8 (AVX-512) or 4 (AVX2) elements
+at a time. They compute in float64 (a float32 argument is converted exactly; the kernel rounds the result
+to the array's dtype). Their maximum errors against NumPy over the whole range, subnormals, huge values,
+±inf and NaN included, are measured by tests/test_numba_math.py and stated in the README.
 
-`_k_tanh` is the W3 bottleneck: NumPy's and Numba's tanh call the scalar libm routine, one element at a
-time. This one is branch-free arithmetic: a rational function below 0.625 (Cephes' coefficients) and
-1 - 2/(exp(2|x|) + 1) above, with exp from a degree-10 Taylor polynomial of exp(y/256) squared 8 times.
-Its maximum error against NumPy over the whole float64 range is measured by tests/test_numba.py.
-The other functions are here because Numba does not compile NumPy's heaviside or clip on scalars.
+Their source is copied into every generated Numba module (which must not import irgraph), compiled there
+without the "reassoc" fast-math flag that the loops get, so no compensated step is optimised away. Without
+Numba they still run as plain Python (struct does the bit casts), which is how they read best.
 """
 
 import math
 
+try:
+    from .numba_bits import _from_bits, _to_bits
+except ImportError:  # no Numba: the same casts in plain Python
+    import struct
+
+    def _from_bits(i):
+        return struct.unpack("<d", struct.pack("<q", i))[0]
+
+    def _to_bits(x):
+        return struct.unpack("<q", struct.pack("<d", x))[0]
+
+LN2_HI = 6.93147180369123816490e-01  # ln 2 to 32 bits: k * LN2_HI is exact for every exponent k
+LN2_LO = 1.90821492927058770002e-10  # ln 2 - LN2_HI
+
+
+def _k_exp(x):
+    """e**x: x = k ln2 + r with |r| <= ln2/2, e**r by its Taylor series to r**13, times 2**k in two steps
+    (so that subnormal results and 2**1024 overflow come out as they should)."""
+    x = float(x)
+    y = min(max(x, -746.0), 710.0) if not math.isnan(x) else 0.0  # exp is 0 below, inf above; NaN is returned below
+    k = math.floor(y * 1.4426950408889634 + 0.5)
+    r = (y - k * LN2_HI) - k * LN2_LO
+    p = 1.0 + r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (
+        1 / 5040 + r * (1 / 40320 + r * (1 / 362880 + r * (1 / 3628800 + r * (1 / 39916800 + r * (
+            1 / 479001600 + r / 6227020800))))))))))))
+    half = k >> 1
+    e = p * _from_bits((half + 1023) << 52) * _from_bits((k - half + 1023) << 52)
+    return x if math.isnan(x) else e
+
+
+def _k_expm1(x):
+    """e**x - 1, accurate near 0: the Taylor series to x**14 for |x| < ln2/2, else exp(x) - 1."""
+    x = float(x)
+    small = x * (1.0 + x * (1 / 2 + x * (1 / 6 + x * (1 / 24 + x * (1 / 120 + x * (1 / 720 + x * (
+        1 / 5040 + x * (1 / 40320 + x * (1 / 362880 + x * (1 / 3628800 + x * (1 / 39916800 + x * (
+            1 / 479001600 + x * (1 / 6227020800 + x / 87178291200)))))))))))))
+    big = _k_exp(x) - 1.0
+    return small if abs(x) < 0.34657359027997264 else big
+
+
+def _k_log(x):
+    """Natural log: x = m 2**e with m in [sqrt(1/2), sqrt(2)), log(m) = 2 atanh(s), s = (m-1)/(m+1), by
+    fdlibm's polynomial; a subnormal x is scaled by 2**54 first."""
+    x = float(x)
+    tiny = x < 2.2250738585072014e-308
+    xs = x * 18014398509481984.0 if tiny else x
+    bits = _to_bits(xs)
+    e = ((bits >> 52) & 0x7FF) - (1077 if tiny else 1023)
+    m = _from_bits((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)  # in [1, 2)
+    big = m > 1.4142135623730951
+    m = m * 0.5 if big else m
+    k = float(e + 1) if big else float(e)
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01))
+    t2 = z * (6.666666666666735130e-01 + w * (2.857142874366239149e-01 + w * (
+        1.818357216161805012e-01 + w * 1.479819860511658591e-01)))
+    hfsq = 0.5 * f * f
+    r = k * LN2_HI - ((hfsq - (s * (hfsq + t1 + t2) + k * LN2_LO)) - f)
+    if x == 0.0:
+        r = -math.inf
+    if x < 0.0 or math.isnan(x):
+        r = math.nan
+    if x == math.inf:
+        r = x
+    return r
+
+
+def _k_log1p(x):
+    """log(1 + x), accurate near 0: log(u) * x / (u - 1) with u = 1 + x corrects u's rounding."""
+    x = float(x)
+    u = 1.0 + x
+    d = u - 1.0
+    r = _k_log(u) * (x / d) if d != 0.0 else x
+    return x if x == math.inf else r
+
 
 def _k_tanh(x):
-    """tanh(x) without a libm call: vectorisable, a few ulp from NumPy's (see the README)."""
-    ax = abs(x)
-    ax = min(ax, 20.0)  # tanh is 1.0 in float64 beyond 19.06; NaN passes (the test is False)
+    """tanh: a rational function below 0.625 (Cephes' coefficients), 1 - 2/(exp(2|x|) + 1) above."""
+    x = float(x)
+    ax = min(abs(x), 20.0)  # tanh is 1.0 in float64 beyond 19.06; NaN passes (the test is False)
     s = ax * ax
     small = ax + ax * s * ((-9.64399179425052238628e-1 * s - 9.92877231001918586564e1) * s
                            - 1.61468768441708447952e3) / (((s + 1.12811678491632931402e2) * s
                                                            + 2.23548839060100448583e3) * s
                                                           + 4.84406305325125486048e3)
-    y = ax * (2.0 / 256.0)
-    e = 1.0 + y * (1.0 + y * (0.5 + y * (1 / 6 + y * (1 / 24 + y * (1 / 120 + y * (1 / 720 + y * (
-        1 / 5040 + y * (1 / 40320 + y * (1 / 362880 + y / 3628800)))))))))
-    for _ in range(8):
-        e = e * e  # exp(2|x|) = exp(2|x| / 256) ** 256
-    big = 1.0 - 2.0 / (e + 1.0)
-    w = 1.0 if ax > 0.625 else 0.0
-    t = w * big + (1.0 - w) * small
+    big = 1.0 - 2.0 / (_k_exp(2.0 * ax) + 1.0)
+    t = small if ax < 0.625 else big
+    t = x if math.isnan(x) else t
     return math.copysign(t, x)
+
+
+def _k_sigmoid(x):
+    """1 / (1 + e**-x), from e = exp(-|x|) <= 1 so nothing overflows: 1/(1+e) for x >= 0, e/(1+e) below."""
+    x = float(x)
+    e = _k_exp(-abs(x))
+    return x if math.isnan(x) else (1.0 if x >= 0.0 else e) / (1.0 + e)
+
+
+def _k_logaddexp(a, b):
+    """log(e**a + e**b) without overflow: max(a, b) + log1p(exp(-|a - b|)); a == b (inf too) gives a + ln 2."""
+    a, b = float(a), float(b)
+    r = max(a, b) + _k_log1p(_k_exp(-abs(a - b)))
+    r = a + 0.6931471805599453 if a == b else r
+    return a + b if math.isnan(a) or math.isnan(b) else r
+
+
+def _k_log_sigmoid(x):
+    """log(sigmoid(x)) = -log(1 + e**-x), finite for large |x|."""
+    return -_k_logaddexp(0.0, -x)
 
 
 def _k_heaviside(x, at):
@@ -45,17 +140,5 @@ def _k_inside(x, lo, hi):
     return 1.0 if lo <= x <= hi else (x if math.isnan(x) else 0.0)
 
 
-def _k_sigmoid(x):
-    return math.exp(-_k_logaddexp0(-x))
-
-
-def _k_log_sigmoid(x):
-    return -_k_logaddexp0(-x)
-
-
-def _k_logaddexp0(x):
-    """log(1 + exp(x)) without overflow."""
-    return (x if x > 0 else 0.0) + math.log1p(math.exp(-abs(x)))
-
-
-FUNCTIONS = (_k_tanh, _k_heaviside, _k_clip, _k_inside, _k_sigmoid, _k_log_sigmoid, _k_logaddexp0)
+FUNCTIONS = (_k_exp, _k_expm1, _k_log, _k_log1p, _k_tanh, _k_sigmoid, _k_logaddexp, _k_log_sigmoid,
+             _k_heaviside, _k_clip, _k_inside)
