@@ -63,7 +63,7 @@ class _Sweep:
         out = graph.outputs[0]
         for name in wrt:
             require_input(graph, name)
-        topo = graph.topo()
+        topo = graph.topo()  # its order decides the order of the backward nodes (and so of sums)
         active = graph.ancestors([out]) & graph.descendants(wrt)  # one walk from all inputs: linear
         key = self.shape_keys(topo)
 
@@ -115,7 +115,8 @@ class _Sweep:
                 grads[name] = self.new("zeros_like", [name])
             self.note(grads[name], "grad_of", name)
         adjoints = {p: adj[n][0] for p, n in self.differentiated(topo).items() if n in adj}
-        return Graph.from_args(self.nodes, self.args, **dict(vars(graph.meta), grads=grads, adjoints=adjoints,
+        return Graph.from_args(self.nodes, self.args, ordered=graph.ordered,
+                               **dict(vars(graph.meta), grads=grads, adjoints=adjoints,
                                                              next_id=self.next_id))
 
     def differentiated(self, topo):

@@ -17,4 +17,5 @@ def dce(graph: Graph) -> Graph:
         for key in ("values", "adjoints"):  # what the pictures read: only what the program still computes
             if meta[key] is not None:
                 meta = dict(meta, **{key: {k: n for k, n in meta[key].items() if n in live}})
-        return Graph.from_args(kept, {n: a for n, a in args.items() if n in live}, partials, **meta)
+        return Graph.from_args(kept, {n: a for n, a in args.items() if n in live}, partials, ordered=graph.ordered,
+                                **meta)

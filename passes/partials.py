@@ -33,7 +33,7 @@ def attach_partials(graph: Graph) -> Graph:
                     continue
                 found[v] = tuple(row.partials(E, *(refs[a] for a in ops), refs[v], **dict(d.get("params", ()))))
         if not graph.nx_built:  # tables in, tables out: the attribute dicts are shared, never changed
-            return Graph.from_args(nodes, args, found, **vars(graph.meta))
+            return Graph.from_args(nodes, args, found, ordered=graph.ordered, **vars(graph.meta))
         out = Graph(graph.nx.copy())  # a networkx graph in (a subgraph, say): its own edge keys are kept
         for v, ps in found.items():
             order = sorted(out.nx.in_edges(v, keys=True, data=True), key=lambda e: e[3]["pos"])
@@ -44,7 +44,7 @@ def attach_partials(graph: Graph) -> Graph:
 
 def _references(graph):
     """Each node as a `var` leaf, labelled by its name, its number, or its expression when short."""
-    exprs, _ = graph.expressions()
+    exprs, _ = graph.expressions(graph.order())
     refs, long = {}, set()  # long: nodes whose inline text is over _INLINE characters
     nodes, args = graph.parts()
     for n, e in exprs.items():  # in topological order

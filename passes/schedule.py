@@ -28,7 +28,7 @@ def _schedule(graph):
     meta = graph.meta
     out = meta.outputs[0]
     grads = meta.grads or {}
-    order = graph.topo()
+    order = graph.topo()  # not order(): the instructions keep the order of a Kahn sort of the final graph
     forward = graph.ancestors([out])
     # A mean's element count reads only its operand's shape: it is taken in the forward part, as soon as
     # the operand exists, so the (often large) operand is not kept alive into the backward part to be counted.

@@ -61,3 +61,24 @@ def test_verify_finds_a_cycle_and_a_dangling_operand():
         irgraph.Graph.from_args(nodes, dict(args, a=("loss", "y")), **vars(g.meta)).verify()
     with pytest.raises(AssertionError, match="not a node"):
         irgraph.Graph.from_args(nodes, dict(args, a=("x", "nowhere")), **vars(g.meta)).verify()
+
+
+def test_passes_build_their_tables_in_an_order_later_passes_walk_without_sorting():
+    """A parsed model lists its equations as written (here `a` after its user); every pass's output lists
+    each node after its operands, says so (`ordered`), and order() is then that listing."""
+    g = irgraph.parse("loss = sin(a) + a\na = x * y")
+    assert not g.ordered and g.order() == g.topo()
+    compiled = passes.run_pipeline(g, wrt=["x"])
+    assert compiled.ordered
+    seen = set()
+    for n in compiled.order():
+        assert set(compiled.operands(n)) <= seen, n
+        seen.add(n)
+
+
+def test_verify_catches_a_graph_that_claims_an_order_it_does_not_have():
+    g = passes.simplify(irgraph.parse("a = x * y\nloss = sin(a)"))
+    nodes, args = g.parts()
+    backwards = irgraph.Graph.from_args(dict(reversed(nodes.items())), args, ordered=True, **vars(g.meta))
+    with pytest.raises(AssertionError, match="says it is ordered, but loss comes before its operand"):
+        backwards.verify()

@@ -96,11 +96,13 @@ class Graph:
         """Wrap a networkx graph (it is the graph from now on)."""
         self._nx = g
         self._tables = None  # (nodes, args, partials or None, Meta) until g.nx is asked for
+        self._ordered = False  # True: the tables list every node after its operands (see order())
 
     @classmethod
-    def from_args(cls, nodes, args, partials=None, **meta):
+    def from_args(cls, nodes, args, partials=None, *, ordered=False, **meta):
         """A Graph from {id: attrs}, {id: operand ids in position order} and optionally {id: partial of
-        each operand}; `meta` are Meta's fields.
+        each operand}; `meta` are Meta's fields. ordered=True promises that `nodes` lists every node after
+        its operands (passes build their tables that way), so order() needs no sort.
 
         The dicts are taken over, not copied: the caller must not change them afterwards, and the attribute
         dicts may be shared with other graphs (passes copy one before changing it).
@@ -108,12 +110,19 @@ class Graph:
         graph = cls.__new__(cls)
         graph._nx = None
         graph._tables = (nodes, args, partials, Meta(**meta))
+        graph._ordered = ordered
         return graph
 
     def with_meta(self, **changes):
         """The same nodes and edges with some Meta fields replaced (nothing is copied)."""
         nodes, args = self.parts()
-        return Graph.from_args(nodes, args, self.partials(), **dict(vars(self.meta), **changes))
+        return Graph.from_args(nodes, args, self.partials(), ordered=self.ordered,
+                               **dict(vars(self.meta), **changes))
+
+    @property
+    def ordered(self):
+        """True when the node tables list every node after its operands (a pass built them so)."""
+        return self._ordered and self._tables is not None
 
     # ---- the networkx view ----------------------------------------------------------------------------------
     @property
@@ -212,6 +221,11 @@ class Graph:
             raise Error("the graph has a cycle")
         return order
 
+    def order(self):
+        """Node ids, each after its operands: the tables' own order when they are `ordered` (free), else
+        topo(). Passes walk this; the Program's instruction order comes from topo()."""
+        return list(self._tables[0]) if self.ordered else self.topo()
+
     @property
     def preds(self):
         """{node: {operand: {key: edge attrs}}}: networkx's own adjacency dicts, read-only; 3x faster than
@@ -273,14 +287,16 @@ class Graph:
     def copy(self):
         """A deep enough copy: new attribute dicts, so a pass can annotate it freely."""
         nodes, args = self.parts()
-        return Graph.from_args({n: dict(d) for n, d in nodes.items()}, args, self.partials(), **vars(self.meta))
+        return Graph.from_args({n: dict(d) for n, d in nodes.items()}, args, self.partials(), ordered=self.ordered,
+                               **vars(self.meta))
 
     # ---- the two levels -----------------------------------------------------------------------------------
-    def expressions(self):
-        """Each node as an Expr over named variables: named nodes are leaves, the rest inline."""
+    def expressions(self, order=None):
+        """Each node as an Expr over named variables: named nodes are leaves, the rest inline; walked in
+        `order` (default: topo())."""
         nodes, args = self.parts()
         exprs, rhs = {}, {}
-        for n in self.topo():
+        for n in self.topo() if order is None else order:
             d = nodes[n]
             if d["op"] == "const":
                 e = Expr("const", (), float(d["value"]))
@@ -338,6 +354,12 @@ class Graph:
             self.topo()
         except Error:
             raise AssertionError("graph has a cycle") from None
+        if self.ordered:
+            seen = set()
+            for n in nodes:
+                for a in args.get(n, ()):
+                    assert a in seen, f"the graph says it is ordered, but {n} comes before its operand {a}"
+                seen.add(n)
         level = self.level
         for n, d in nodes.items():
             op = d.get("op")

@@ -17,7 +17,7 @@ class Rebuilder:
 
     def __init__(self, graph):
         self.graph = graph
-        self.order = graph.topo()
+        self.order = graph.order()
         self.old_nodes, self.old_args = graph.parts()
         self.nodes, self.operands, self.rep = {}, {}, {}
         self.shape = {}  # static shape classes of the new nodes
@@ -64,7 +64,7 @@ class Rebuilder:
         if values is None:  # the first rebuild: every forward node as parsed
             values = {n: n for n, d in self.old_nodes.items() if d["op"] != "const" and d.get("role") != "backward"}
         adjoints = None if meta.adjoints is None else {k: self.rep[v] for k, v in meta.adjoints.items()}
-        return Graph.from_args(self.nodes, self.operands, **dict(vars(meta), next_id=self.next_id, grads=grads,
+        return Graph.from_args(self.nodes, self.operands, ordered=True, **dict(vars(meta), next_id=self.next_id, grads=grads,
                                                                   outputs=outputs,
                                                                   values={k: self.rep[v] for k, v in values.items()},
                                                                   adjoints=adjoints))
