@@ -10,28 +10,32 @@ from irgraph.ir.graph import Graph, gc_paused
 from irgraph.ir.ops import OPS
 from irgraph.ir.rebuild import Rebuilder
 
+_COMMUTATIVE = frozenset(name for name, row in OPS.items() if row.commutative)
+
 
 def cse(graph: Graph) -> Graph:
     """Merge nodes that compute the same thing."""
     with gc_paused():
-        b = Rebuilder(graph)
+        b = Rebuilder(graph, shapes=False)
+        old_nodes, old_args, rep = b.old_nodes, b.old_args, b.rep
         seen = {}
         for n in b.order:
-            d = b.old_nodes[n]
+            d = old_nodes[n]
             op = d["op"]
             if op == "input":
                 b.keep(n)
                 continue
-            args = tuple(b.rep[a] for a in b.old_args.get(n, ()))
+            ops = old_args.get(n)
+            args = tuple([rep[a] for a in ops]) if ops else ()
             if op == "const":
                 key = ("const", d["value"], math.copysign(1.0, d["value"]))  # -0.0 is not 0.0: x/-0.0 = -inf
             else:
-                key = (op, d.get("params", ()), tuple(sorted(args)) if OPS[op].commutative else args)
+                key = (op, d.get("params", ()), tuple(sorted(args)) if op in _COMMUTATIVE else args)
             same = seen.get(key)
             if same is None:
                 seen[key] = b.keep(n, args)
             else:
-                b.rep[n] = same
+                rep[n] = same
                 b.inherit(n)
                 if d.get("role", "forward") == "forward" and b.nodes[same].get("role") != "forward":
                     b.edit(same)["role"] = "forward"  # a backward node that repeats forward work

@@ -6,9 +6,10 @@ from irgraph.ir.graph import Graph, gc_paused
 def dce(graph: Graph) -> Graph:
     """Keep only the ancestors of the outputs and gradients (and the inputs asked about)."""
     with gc_paused():
+        live = graph.ancestors(graph.outputs + list(graph.grads.values()))
+        if len(live) == graph.number_of_nodes():
+            return graph  # nothing to drop (a pure pass may hand back its unchanged input)
         nodes, args = graph.parts()
-        roots = graph.outputs + list(graph.grads.values())
-        live = graph.ancestors(roots)
         kept = {n: d for n, d in nodes.items() if n in live}  # attribute dicts shared: nothing changes them
         partials = graph.partials()
         if partials is not None:

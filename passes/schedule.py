@@ -49,25 +49,25 @@ def _schedule(graph):
     for name, n in grads.items():  # gradients are called d_<input>
         if n not in var:
             var[n] = names.claim("d_" + name)
-    for n in order:
-        d = nodes[n]
-        if n in var:
-            continue
-        if d.get("name"):
-            var[n] = names.claim(d["name"])
-        elif (d.get("adj_of") in nodes and nodes[d["adj_of"]].get("name")  # CSE/DCE may have dropped it
-              and nodes[d["adj_of"]]["op"] != "input"):  # an input's d_ name is its final gradient's
-            var[n] = names.claim("d_" + nodes[d["adj_of"]]["name"])
-        else:
-            var[n] = names.temp("t" if n in forward else "g")
-
     instrs = []  # [out, op, args, params, role, line] rows, made Instrs once their frees are known
-    for n in order:
+    for n in order:  # operands come first, so their variables exist when an instruction reads them
         d = nodes[n]
-        if d["op"] in ("input", "const"):
+        op = d["op"]
+        if op == "input" or op == "const":
             continue
-        instrs.append((var[n], d["op"], tuple(var[a] for a in args[n]), d.get("params", ()),
-                       "forward" if n in forward else "backward", d.get("line")))
+        forward_node = n in forward
+        v = var.get(n)
+        if v is None:
+            whose = nodes.get(d.get("adj_of"))  # CSE/DCE may have dropped it
+            if d.get("name"):
+                v = names.claim(d["name"])
+            elif whose is not None and whose.get("name") and whose["op"] != "input":  # an input's d_ name is
+                v = names.claim("d_" + whose["name"])  # its final gradient's
+            else:
+                v = names.temp("t" if forward_node else "g")
+            var[n] = v
+        instrs.append((v, op, tuple([var[a] for a in args[n]]), d.get("params", ()),
+                       "forward" if forward_node else "backward", d.get("line")))
     # A constant output or gradient still needs a variable of its own; the output's comes first, so the
     # value exists before the backward part (and the scalar check) reads it.
     if not isinstance(var[out], str):
@@ -100,7 +100,7 @@ def _depth_first(nodes, args, users):
     A gradient's multiply is then followed at once by its sum, and large temporaries die young.
     """
     members = set(nodes)
-    waiting = {n: sum(1 for a in set(args.get(n, ())) if a in members) for n in nodes}
+    waiting = {n: len(members.intersection(args.get(n, ()))) for n in nodes}
     return kahn(nodes, waiting, users.__getitem__, depth_first=True)
 
 

@@ -12,14 +12,17 @@ def simplify(graph: Graph) -> Graph:
     """Rewrite every node by the algebra's local rules, in topological order."""
     with gc_paused():
         b = Rebuilder(graph)
+        old_nodes, old_args, rep = b.old_nodes, b.old_args, b.rep
         for n in b.order:
-            d = b.old_nodes[n]
-            if n not in b.old_args:
+            ops = old_args.get(n)
+            if ops is None:
                 b.keep(n)
                 continue
-            args = tuple(b.rep[a] for a in b.old_args[n])
+            d = old_nodes[n]
+            args = tuple([rep[a] for a in ops])
             b.current = d
-            b.rep[n] = rewrite(d["op"], args, d.get("params", ()), b) or b.keep(n, args)
-            b.inherit(n)
-            b.keep_name(n)
+            new = rep[n] = rewrite(d["op"], args, d.get("params", ()), b) or b.keep(n, args)
+            if new != n:  # replaced: the replacement carries on its adjoint and name
+                b.inherit(n)
+                b.keep_name(n)
         return b.finish()

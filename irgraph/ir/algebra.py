@@ -11,13 +11,15 @@ from .ops import OPS, fold
 
 
 def rewrite(op, args, params, b):
+    rule = _RULES.get(op)
+    if rule is None and (not args or b.value(args[0]) is None):
+        return None  # folding needs constant operands: most nodes end here, and fast
     values = [b.value(a) for a in args]
     row = OPS[op]
     if row.kind == "elementwise" and args and all(v is not None for v in values):
         return b.const(fold(op, values, params))
     if op in _WHOLE and values[0] is not None and all(v is None for _, v in params):
         return args[0]  # a constant is its own sum, mean and transpose (and stays a weak Python float)
-    rule = _RULES.get(op)
     return rule(args, values, b) if rule else None
 
 

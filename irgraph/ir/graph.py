@@ -406,7 +406,7 @@ def kahn(nodes, waiting, successors, depth_first=False):
     while stack:
         n = stack.pop()
         order.append(n)
-        for m in reversed(list(successors(n))):
+        for m in reversed(successors(n)):  # a list or a dict: both run backwards without a copy
             if m in waiting:
                 waiting[m] -= 1
                 if waiting[m] == 0:

@@ -15,12 +15,13 @@ class Rebuilder:
     It is also the builder that algebra.rewrite reads nodes through (value, op, args, const, make).
     """
 
-    def __init__(self, graph):
+    def __init__(self, graph, shapes=True):
+        """shapes=False: a pass that never rewrites (cse) skips the shape classes."""
         self.graph = graph
         self.order = graph.order()
         self.old_nodes, self.old_args = graph.parts()
         self.nodes, self.operands, self.rep = {}, {}, {}
-        self.shape = {}  # static shape classes of the new nodes
+        self.shape = {} if shapes else None  # static shape classes of the new nodes
         self.next_id = graph.meta.next_id
         self.current = {}
         self.owned = set()  # nodes whose attribute dict is this pass's own (the others are shared, unchanged)
@@ -30,7 +31,8 @@ class Rebuilder:
         self.nodes[n] = d = self.old_nodes[n]
         if args:
             self.operands[n] = args
-        self.shape[n] = shape_class(n, d["op"], [self.shape[a] for a in args])
+        if self.shape is not None:
+            self.shape[n] = shape_class(n, d["op"], [self.shape[a] for a in args])
         self.rep[n] = n
         return n
 
@@ -114,7 +116,8 @@ class Rebuilder:
         self.owned.add(node)
         if args:
             self.operands[node] = tuple(args)
-        self.shape[node] = shape_class(node, op, [self.shape[a] for a in args])
+        if self.shape is not None:
+            self.shape[node] = shape_class(node, op, [self.shape[a] for a in args])
         return node
 
 
