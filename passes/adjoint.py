@@ -46,6 +46,8 @@ class _Sweep:
 
     def instantiate(self, expr, g=None):
         """Turn a partial (an Expr over node references) into new backward nodes."""
+        if expr.op == "var":  # most partials name an existing node: nothing to build
+            return expr.attr[0]
         made = {}
         for e in postorder(expr):
             if e.op == "var":

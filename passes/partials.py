@@ -44,20 +44,23 @@ def attach_partials(graph: Graph) -> Graph:
 
 def _references(graph):
     """Each node as a `var` leaf, labelled by its name, its number, or its expression when short."""
-    exprs, _ = graph.expressions(graph.order())
     refs, long = {}, set()  # long: nodes whose inline text is over _INLINE characters
+    inline = {}  # how a node reads inside its users' expressions (as Graph.expressions has it)
     nodes, args = graph.parts()
-    for n, e in exprs.items():  # in topological order
+    for n in graph.order():
         d = nodes[n]
         if d["op"] == "const":
-            refs[n] = e
+            refs[n] = inline[n] = var(d["name"]) if d.get("name") else E.const(d["value"])
             continue
+        ops = args.get(n, ())
         if d.get("name"):
             label = d["name"]
-        elif any(u in long for u in args.get(n, ())):  # its text contains that operand's, so it is long too; printing
+            inline[n] = var(label)
+        elif any(u in long for u in ops):  # its text contains that operand's, so it is long too; printing
             label = None  # it would cost time quadratic in the depth of a long unnamed expression
-        else:
-            label = to_text(e)
+        else:  # operands of a short expression are never long, so their inline forms exist
+            inline[n] = E.Expr(d["op"], tuple([inline[a] for a in ops]), d.get("params", ()))
+            label = to_text(inline[n])
         if label is None or len(label) > _INLINE:
             long.add(n)
             label = n
