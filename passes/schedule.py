@@ -28,13 +28,14 @@ def _schedule(graph):
     meta = graph.meta
     out = meta.outputs[0]
     grads = meta.grads or {}
-    order = graph.topo()  # not order(): the instructions keep the order of a Kahn sort of the final graph
     forward = graph.ancestors([out])
     # A mean's element count reads only its operand's shape: it is taken in the forward part, as soon as
     # the operand exists, so the (often large) operand is not kept alive into the backward part to be counted.
-    forward |= {n for n in order if nodes[n]["op"] == "count" and args[n][0] in forward}
-    backward = [n for n in order if n not in forward]
-    order = [n for n in order if n in forward] + _depth_first(backward, args, graph.users())
+    forward |= {n for n, d in nodes.items() if d["op"] == "count" and args[n][0] in forward}
+    # The forward part in the order of a Kahn sort (as the model is written, roughly), the backward part
+    # depth-first from there.
+    order = graph.topo(among=forward)
+    order += _depth_first([n for n in graph.order() if n not in forward], args)
 
     names = _Names()
     var = {}
@@ -94,13 +95,19 @@ def _schedule(graph):
     )
 
 
-def _depth_first(nodes, args, users):
+def _depth_first(nodes, args):
     """Order the backward nodes so each value's consumers follow it closely (Kahn's with a stack).
 
     A gradient's multiply is then followed at once by its sum, and large temporaries die young.
     """
-    members = set(nodes)
-    waiting = {n: len(members.intersection(args.get(n, ()))) for n in nodes}
+    users = {n: [] for n in nodes}  # among `nodes` only
+    waiting = dict.fromkeys(nodes, 0)
+    for v in nodes:
+        for u in args.get(v, ()):
+            us = users.get(u)
+            if us is not None and (not us or us[-1] != v):  # x*x: one user, once
+                us.append(v)
+                waiting[v] += 1
     return kahn(nodes, waiting, users.__getitem__, depth_first=True)
 
 

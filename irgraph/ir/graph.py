@@ -207,8 +207,14 @@ class Graph:
             found = self._adjacency_of_tables = (self._tables, users, distinct)
         return found[1:]
 
-    def topo(self):
-        """Node ids in a topological order: Kahn's algorithm, iterative, stable in insertion order."""
+    def topo(self, among=None):
+        """Node ids in a topological order: Kahn's algorithm, iterative, stable in insertion order.
+
+        among: only these nodes, a set that holds every operand of its members (the ancestors of some
+        nodes), in the order the sort of the whole graph gives them, at a cost in proportion to their number.
+        """
+        if among is not None:
+            return self._topo_among(among)
         if self._tables is None:
             waiting = {n: len(p) for n, p in self._nx._pred.items()}
             successors = self._nx._succ.__getitem__
@@ -225,6 +231,23 @@ class Graph:
         """Node ids, each after its operands: the tables' own order when they are `ordered` (free), else
         topo(). Passes walk this; the Program's instruction order comes from topo()."""
         return list(self._tables[0]) if self.ordered else self.topo()
+
+    def _topo_among(self, among):
+        if self._tables is None:
+            return [n for n in self.topo() if n in among]
+        waiting = {n: 0 for n in self._tables[0] if n in among}
+        users = {n: [] for n in waiting}
+        for v, ops in self._tables[1].items():
+            if v in among:  # then so are its operands
+                for u in ops:
+                    us = users[u]
+                    if not us or us[-1] != v:  # as in _adjacency: a user once, edges in the same order
+                        us.append(v)
+                        waiting[v] += 1
+        order = kahn(list(waiting), waiting, users.__getitem__)
+        if len(order) != len(waiting):
+            raise Error("the graph has a cycle")
+        return order
 
     @property
     def preds(self):
