@@ -35,6 +35,11 @@ class Dispatcher:
         self.float_fn = self.module[FLOATS]
         self.entries = {}  # signature -> (device name, call(args) -> (value, grads))
         self.last_numba = None  # the numba module made last (Program.source_for shows it)
+        if self.float_fn is not None and names:
+            # prog.run itself becomes one generated function for this program: on all-float inputs it
+            # calls the float code with no method binding, no dispatch and no signature lookup in between
+            # (W1: a few hundred ns of Python per call); anything else goes on to Program.run as before.
+            object.__setattr__(program, "run", fast_run(program, self.float_fn))
 
     def __call__(self, inputs, device="auto", check_finite=False):
         if check_finite:
@@ -94,6 +99,41 @@ class Dispatcher:
         the first equation that made a NaN or an Inf."""
         xp, name = devices.get_xp("numpy" if device == "auto" else device)
         return execute.execute(self.program, inputs, xp, name, check_finite)
+
+
+FAST_RUN = """
+def run(inputs, device="auto", check_finite=False, chunks=None):
+    try:
+        {args}{comma} = {read}
+    except Exception:  # noqa: BLE001 - Program.run says what is wrong with the inputs
+        return _slow(inputs, device, check_finite, chunks)
+    if {floats} and (device == "auto" or device == "numpy") and not check_finite:
+        try:
+            value, grads, finite = _floats({args})
+        except Exception:  # noqa: BLE001 - x/0 on floats: Program.run names the equation
+            return _slow(inputs, device, check_finite, chunks)
+        if finite:
+            return _Result(value, grads, "numpy")
+    return _slow(inputs, device, check_finite, chunks)
+"""
+
+
+def fast_run(program, float_fn):
+    """Program.run for one program as a generated function: Python floats on "auto" or "numpy" go straight
+    to the generated float-only function; a non-finite result or any other input goes to Program.run."""
+    names = [name for name, _ in program.inputs]
+    args = [f"_a{i}" for i in range(len(names))]
+    source = FAST_RUN.format(args=", ".join(args), comma="," if len(args) == 1 else "",
+                             read=f"inputs[{names[0]!r}]," if len(names) == 1 else "_get(inputs)",
+                             floats=" is ".join(f"type({a})" for a in args) + " is float")
+    namespace = load(source, "irgraph_run")
+    slow = type(program).run
+    namespace.update(_get=operator.itemgetter(*names), _floats=float_fn, _Result=Result,
+                     _slow=lambda inputs, device, check_finite, chunks: slow(program, inputs, device, check_finite,
+                                                                            chunks))
+    run = namespace["run"]
+    run.__doc__ = slow.__doc__
+    return run
 
 
 def _signature(x):
