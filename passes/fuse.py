@@ -14,6 +14,7 @@ Without shapes, every input is taken to have one common shape: a picture of what
 """
 
 import dataclasses
+import os
 
 from irgraph.backends.numba_products import loop_views
 from irgraph.ir.ops import OPS
@@ -31,7 +32,43 @@ def fuse(program: Program, shapes=None) -> Program:
     known = infer_all(program, shapes)
     groups = _group(program, known)
     _sink(groups)
-    return dataclasses.replace(program, kernels=_kernels(program, groups, known))
+    fused = dataclasses.replace(program, kernels=_kernels(program, groups, known))
+    if os.environ.get("IRGRAPH_VERIFY") == "1":  # passes.verifying(), which this module cannot import
+        verify(fused, known)
+    return fused
+
+
+def verify(program, known):
+    """Check the kernels of a fused program; raises AssertionError naming the first kernel at fault.
+
+    Every instruction runs in exactly one kernel, in an order in which each kernel reads only inputs and
+    values that earlier kernels write; a value another kernel or the result needs is among its writes;
+    nothing is assigned twice (so no write clobbers a value still live); a loop kernel holds only work of
+    its own iteration space and never reads a reduction it has not finished.
+    """
+    ran = [ins for k in program.kernels for ins in k.instrs]
+    assert sorted(map(id, ran)) == sorted(map(id, program.instrs)), "the kernels do not run each instruction once"
+    available = {v for _, v in program.inputs}
+    needed = {program.output[1]} | {v for _, v in program.grads}
+    for n, k in enumerate(program.kernels):
+        later = {a for j in program.kernels[n + 1:] for ins in j.instrs for a in data_args(ins)}
+        made, reductions = set(), set()
+        for ins in k.instrs:
+            for a in data_args(ins):
+                assert a in made or a in available, f"kernel {k.name} reads {a}, which no earlier kernel writes"
+                assert a not in reductions, f"kernel {k.name} reads the reduction {a} inside the loop that sums it"
+            assert ins.out not in available and ins.out not in made, f"kernel {k.name} assigns {ins.out} again"
+            made.add(ins.out)
+            if k.kind == "loop":
+                kind, space, what = classify(ins, known)
+                assert (kind, space) == ("loop", k.space), f"kernel {k.name} loops over {k.space}, not {ins}'s {space}"
+                if what == "red":
+                    reductions.add(ins.out)
+        for v in made & (later | needed):
+            assert v in k.writes, f"kernel {k.name} does not write {v}, which is used after it"
+        available |= set(k.writes)
+    for v in needed:
+        assert v in available, f"no kernel writes {v}, which the program returns"
 
 
 def data_args(ins):

@@ -25,6 +25,12 @@ MODELS = {
     "axis_last_3d": ("loss = sum(sum(A * A, -1) * B)", {"A": (2, 3, 4), "B": (2, 3)}),
     "axis_middle_3d": ("loss = sum(sum(sigmoid(A), 1))", {"A": (2, 3, 4)}),
     "single_element": ("loss = sum(x * y + log(1 + x * x))", {"x": (1,), "y": (1, 1)}),
+    # matrix products with an axis of size 1 run inside loops: W3's one-output layer, a one-column layer, an
+    # outer product; their gradients are outer and matrix-vector products too
+    "row_layer": ("h = tanh(W1 @ X + b1)\nloss = mean((W2 @ h + b2 - Y)^2)",
+                  {"W1": (6, 3), "X": (3, 9), "b1": (6, 1), "W2": (1, 6), "b2": (1, 1), "Y": (1, 9)}),
+    "column_layer": ("h = sigmoid(A @ v + c)\nloss = sum(h * log(1 + h * h))", {"A": (6, 5), "v": (5, 1), "c": (6, 1)}),
+    "outer": ("loss = sum(exp(u @ v) * (u @ v))", {"u": (4, 1), "v": (1, 3)}),
 }
 
 
@@ -63,7 +69,7 @@ def test_numba_agrees_with_jax_and_numpy(name):
         assert np.shape(res.grads[k]) == shapes[k]
 
 
-@pytest.mark.parametrize("name", ["column_times_row", "stack_3d", "axis1"])
+@pytest.mark.parametrize("name", ["column_times_row", "stack_3d", "axis1", "row_layer", "column_layer", "outer"])
 def test_float32_stays_float32_and_agrees(name):
     text, shapes = MODELS[name]
     inputs = _inputs(shapes, dtype=np.float32)
