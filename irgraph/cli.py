@@ -112,6 +112,7 @@ def _parser():
     e = command("explain", _explain, "print the chain-rule derivation of gradients, one input at a time")
     e.add_argument("--wrt", required=True, metavar="A,B", help="the inputs to differentiate with respect to")
     e.add_argument("--output", metavar="NAME", help="the equation to differentiate (default: the one no other uses)")
+    _values(e)  # with values, the chain rule and the written-out derivative are compared at them
 
     _fit_arguments(command("fit", _fit, "learn the parameters from data with gradient steps"))
     return p
@@ -199,9 +200,10 @@ def _render(args):
 
 
 def _explain(args):
+    inputs = _inputs(args) if args.set or args.inputs else None
     graph = _graph(args)
     wrt = parse_wrt(graph, args.wrt)  # inputs only, as compile takes them: an equation name is refused
-    print("\n\n".join(explain(graph, w) for w in wrt))
+    print("\n\n".join(explain(graph, w, inputs=inputs) for w in wrt))
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------

@@ -8,12 +8,13 @@ from . import chain, style
 from . import values as V
 from .names import is_pullback
 from .names import text as expr_text
-from .scene import short
+from .scene import wrap
 
 MAX_CAPTION_PATHS = 4
 MAX_CAPTION_FACTORS = 8
 CAPTION_WIDTH = 100
 CAPTION_LINE = 150
+MAX_ON_THE_WAY = 4  # equations between the output and the target whose gradients the caption lists
 
 
 def caption(eq, out, target, names, numbers):
@@ -60,11 +61,22 @@ def caption(eq, out, target, names, numbers):
         for i, r in enumerate(rows):
             for j, term in enumerate(r):
                 lead = (f"{head} = " if i == 0 else f"{pad}= ") if j == 0 else f"{pad}  + "
-                lines.append(short(lead + term, CAPTION_LINE))
+                lines.append(wrap(lead + term, CAPTION_LINE))
     caption = [(t, style.HIGHLIGHT) for t in lines]
     if any(is_pullback(partial[e]) for p in paths for e in p):
+        caption += _on_the_way(part, out, target, on, names)
         caption.append(("g ↦ …: a vector-Jacobian product of the gradient arriving from above", style.MUTED))
     return caption
+
+
+def _on_the_way(part, out, target, on, names):
+    """The gradient at each equation between the output and the target, simplified: where the partials are
+    pullbacks their product says little, and ∂L/∂z = (p − y)/N is what a lecture writes on the way."""
+    between = [n for n in reversed(part.topo()) if n in on and n not in (out, target)]
+    if not between or len(between) > MAX_ON_THE_WAY:
+        return []
+    shown = [f"{names.d(out, n)} = {expr_text(chain.derivative(part, out, n), names)}" for n in between]
+    return [(wrap("where " + ",  ".join(shown), CAPTION_LINE), style.HIGHLIGHT)]
 
 
 def _factor(p, names):

@@ -87,4 +87,13 @@ def with_partials(graph, nodes=None, edges=None):
         graph = Graph(graph.nx.edge_subgraph(edges).copy())
     elif nodes is not None and len(nodes) < graph.nx.number_of_nodes():
         graph = Graph(graph.nx.subgraph(nodes).copy())
-    return passes.attach_partials(graph)
+    part = passes.attach_partials(graph)
+    if part.level == "equation":
+        nodes = part.nx.nodes
+        for _, v, d in part.nx.edges(data=True):
+            rhs = nodes[v].get("expr")
+            if rhs is not None and rhs.args:
+                # the equation's own value by its name, as a lecture writes it: ∂p/∂z = p(1 − p) for
+                # p = sigmoid(z), not sigmoid(z)·(1 − sigmoid(z)); ∂h/∂a = 1 − h² for h = tanh(a)
+                d["partial"] = substitute(d["partial"], {rhs: var(v)})
+    return part

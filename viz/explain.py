@@ -7,20 +7,25 @@ It works on the equation level: one partial per edge, each the simplified deriva
 right-hand side (passes.attach_partials), the same IR the compiler differentiates.
 """
 
-import passes
 from irgraph.ir.errors import Error
 from irgraph.ir.expr import to_text
-from irgraph.ir.graph import Graph, require_name
+from irgraph.ir.graph import require_name
 
-from . import chain
+from . import chain, expanded
+from . import values as V
+from .algebra import readable, size
 from .names import for_display, is_pullback, product_text, tree_size
 
 MAX_PATHS = 8  # paths listed one by one
 MAX_TERMS = 4000  # the simplified expression is printed when its tree is at most this big
+MAX_STEPS = 12  # the gradient at every node on the way is listed when there are at most this many
 
 
-def explain(graph, wrt, output=None):
-    """The derivation of ∂output/∂wrt (output: the graph's output by default) as printable text."""
+def explain(graph, wrt, output=None, inputs=None):
+    """The derivation of ∂output/∂wrt (output: the graph's output by default) as printable text.
+
+    inputs: {input: value}; the chain rule and the written-out derivative are then compared at them (and
+    with the compiled program), from running the model on the op-level `graph`."""
     if isinstance(wrt, (list, tuple)):
         if len(wrt) != 1:
             raise Error(f"explain takes one name to differentiate with respect to, not {list(wrt)}")
@@ -34,9 +39,14 @@ def explain(graph, wrt, output=None):
     if out not in on:
         return (f"∂{out}/∂{wrt} = 0\n\n{out} does not depend on {wrt}: no path leads from {wrt} to {out}.")
     # Partials only for the edges on the way (the same rule attach_partials applies everywhere).
-    sub = eq.nx.subgraph(on)
-    part = passes.attach_partials(Graph(sub.copy()))
-    return "\n".join(_derivation(part, out, wrt, on))
+    part = chain.with_partials(eq, on)
+    numbers = None
+    if inputs is not None:
+        if graph.level != "op":
+            raise Error("explain compares at input values by running the model: give the op-level graph from "
+                        "irgraph.parse, not the equation level")
+        numbers = V.forward_numbers(graph, out, None, None, inputs)
+    return "\n".join(_derivation(part, out, wrt, on) + _old_fashioned(eq, out, wrt, on, part, numbers))
 
 
 def _derivation(g, out, wrt, on):
@@ -83,19 +93,45 @@ def _derivation(g, out, wrt, on):
     lines.append(pad + _sum(numeric, pad) + more)
     lines.append("")
 
+    steps = [n for n in reversed(order) if n not in (out, wrt)]
+    if steps and len(order) <= MAX_STEPS:
+        lines.append(f"Step by step from {out} back to {wrt}, each gradient simplified:")
+        for n in steps + [wrt]:
+            lines.append(f"  {d(out, n)} = {_simplified(chain.derivative(g, out, n))}")
+        lines.append("")
+
     result = chain.derivative(g, out, wrt)
     lines.append("Simplified:")
     if tree_size(result) > MAX_TERMS:
         lines.append(f"  {d(out, wrt)} = (too long to print: {total} paths; see `irgraph compile` for the "
                      f"program that computes it)")
     else:
-        lines.append(f"  {d(out, wrt)} = {product_text(result)}")
+        lines.append(f"  {d(out, wrt)} = {_simplified(result)}")
     if any(is_pullback(partial[e]) for p in paths for e in p):
         lines.append("")
         lines.append("  (g ↦ … is a vector-Jacobian product applied to the gradient arriving from above, "
                      f"starting from 1 at {out};\n   N counts the elements a mean averages, and each gradient "
                      "is summed back to its variable's shape.)")
     return lines
+
+
+def _old_fashioned(eq, out, wrt, on, part, numbers):
+    """The output written out in the inputs and differentiated directly, and whether the two ways agree."""
+    formula = expanded.written_out(eq, out, chain.ancestors(eq, out))
+    lines = ["", f"The old-fashioned way: write {out} out in the inputs and differentiate it directly:"]
+    if expanded.too_long(formula[out]):
+        return lines + [f"  ({out} written out is too long to print: over {expanded.MAX_EXPANDED} operations)"]
+    old = expanded.derivative(formula[out], wrt)
+    lines.append(f"  {out} = {to_text(for_display(formula[out]))}")
+    lines.append(f"  {_d(out, wrt)} = {_simplified(old) if not expanded.too_long(old) else '(too long to print)'}")
+    lines.append(expanded.agreement(chain.derivative(part, out, wrt), old, formula, wrt, numbers))
+    return lines
+
+
+def _simplified(e):
+    """A derivative for reading: simplified when small, factor by factor (`2*(yhat - y) * x1`) otherwise."""
+    shown = readable(for_display(e))
+    return to_text(shown) if size(shown) < size(for_display(e)) else product_text(e)
 
 
 def _d(top, bottom):
@@ -105,7 +141,7 @@ def _d(top, bottom):
 def _text(e):
     if tree_size(e, cap=MAX_TERMS + 1) > MAX_TERMS:  # a deep chain's partial prints quadratically long
         return "(too long to print)"
-    t = to_text(for_display(e))
+    t = to_text(readable(for_display(e)))
     return f"g ↦ {t}" if is_pullback(e) else t
 
 

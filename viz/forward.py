@@ -11,7 +11,7 @@ from . import values as V
 from .caption import caption, try_eval
 from .names import Names, is_pullback, op_label, pretty, tree_size
 from .names import text as expr_text
-from .scene import Scene, html_node, short, value_lines
+from .scene import Scene, html_node, short, value_lines, wrap
 
 
 def input_kind(name, wrt):
@@ -46,8 +46,8 @@ def equation_scene(eq, wrt, highlight, numbers, op_counts=None):
                        tooltip=f"input {n}" + (" (learned)" if kind == "param" else ""))
             continue
         big = tree_size(d["expr"], cap=10 * style.NODE_TEXT_CHARS) >= 10 * style.NODE_TEXT_CHARS
-        rhs = pretty(d["expr"], names) if not big else f"{d['expr'].op}(…)"
-        lines = [(short(rhs, style.NODE_TEXT_CHARS), style.MUTED, 10)] if rhs != names(n) else []
+        rhs = pretty(d["expr"], names, as_written=True) if not big else f"{d['expr'].op}(…)"
+        lines = [(wrap(rhs, style.NODE_TEXT_CHARS), style.MUTED, 10)] if rhs != names(n) else []
         if op_counts is not None:
             k = op_counts.get(d.get("line"), 0)
             lines.append((f"{k} op{'s' if k != 1 else ''}", style.MUTED, 9))
@@ -74,7 +74,7 @@ def equation_scene(eq, wrt, highlight, numbers, op_counts=None):
             x = try_eval(p, numbers.value)
             if x is not None and V.is_scalar(x):
                 full += f" = {V.number(x)}"
-        scene.edge(u, v, "highlight" if hl else "normal", label=short(full, style.LABEL_CHARS), tooltip=full)
+        scene.edge(u, v, "highlight" if hl else "normal", label=wrap(full, style.LABEL_CHARS), tooltip=full)
     trim.summarise(scene, eq, kept, dropped, on_path, what="equation")
     if target:
         scene.caption = caption(eq, out, target, names, numbers)
@@ -111,6 +111,15 @@ def op_scene(graph, wrt, highlight, numbers):
     scene = Scene()
     scene.graph.update(style.SMALL_FORWARD)
     nodes = graph.nx.nodes
+    exprs, _ = graph.expressions()
+
+    def said(n):
+        """A node as a ∂ names it: its name, its short expression in brackets (∂(ŷ − y)), or its op."""
+        if nodes[n].get("name") or nodes[n]["op"] == "input":
+            return names(n)
+        text = pretty(exprs[n], names, as_written=True)
+        return f"({text})" if len(text) <= style.INLINE_CHARS else f"({op_label(nodes[n]['op'])})"
+
     for n in graph.topo():
         d = nodes[n]
         op, name = d["op"], d.get("name")
@@ -138,9 +147,10 @@ def op_scene(graph, wrt, highlight, numbers):
             scene.edge(c, v, "normal")
             continue
         p = d.get("partial")
-        label = expr_text(p, names) if p is not None else None
-        scene.edge(u, v, "highlight" if hl else "normal", label=label and short(label, style.LABEL_CHARS),
-                   tooltip=label and f"∂/∂{names(u) if nodes[u].get('name') else u}: {label}")
+        # ∂child/∂parent first, so that labels meeting at one node each say which edge they belong to
+        label = f"∂{said(v)}/∂{said(u)} = {expr_text(p, names)}" if p is not None else None
+        scene.edge(u, v, "highlight" if hl else "normal", label=label and wrap(label, style.LABEL_CHARS),
+                   tooltip=label)
     if target:
         scene.caption = caption(graph.equations(), out, target, names, numbers)
     return scene

@@ -10,6 +10,8 @@ import unicodedata
 from irgraph.ir.expr import Expr, G, build, postorder, to_text
 from irgraph.ir.ops import ROWS
 
+from .algebra import readable
+
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _GREEK = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η", "theta": "θ",
@@ -86,7 +88,7 @@ def for_display(e):
     """Rewrite internal ops into lecture notation, for printing only (never evaluated).
 
     unsum(g, x) → g (broadcasting is implicit on paper), count(x) → N, mm_left(g, a, b) → g @ bᵀ,
-    mm_right(g, a, b) → aᵀ @ g, sum_to(x, like) → x, transpose(v) → vᵀ.
+    mm_right(g, a, b) → aᵀ @ g, sum_to(x, like) → x, transpose(v) → vᵀ, log_sigmoid(z) → log(sigmoid(z)).
     """
     out = {}
     for s in postorder(e):
@@ -101,6 +103,8 @@ def for_display(e):
             r = build("matmul", _transposed(args[1]), args[0])
         elif s.op == "transpose":
             r = _transposed(args[0])
+        elif s.op == "log_sigmoid":  # the stable form the compiler chose for log(sigmoid(z))
+            r = Expr("log", (Expr("sigmoid", (args[0],), ()),), ())
         elif s.args:
             r = build(s.op, *args, params=s.attr)
         else:
@@ -115,9 +119,11 @@ def _transposed(e):
     return Expr("transpose", (e,), ())
 
 
-def pretty(e, names):
-    """An expression in lecture notation: Unicode operators, w₁ and ŷ, (ŷ − y)²."""
-    return superscripts(to_text(for_display(e), style="pretty", name=names))
+def pretty(e, names, as_written=False):
+    """An expression in lecture notation: Unicode operators, w₁ and ŷ, (ŷ − y)²; simplified for reading
+    (viz/algebra.py) unless `as_written` (an equation's right-hand side reads as the user wrote it)."""
+    shown = for_display(e) if as_written else readable(for_display(e))
+    return superscripts(to_text(shown, style="pretty", name=names))
 
 
 _POWER = re.compile(r"\^(−?\d+)(?![\d.])")
@@ -131,7 +137,7 @@ def superscripts(text):
 
 def text(e, names, style="pretty"):
     """An expression as it reads on an edge: a multiplier, or `g ↦ ...` for a pullback."""
-    shown = pretty(e, names) if style == "pretty" else to_text(for_display(e), style=style, name=names)
+    shown = pretty(e, names) if style == "pretty" else to_text(readable(for_display(e)), style=style, name=names)
     return f"g ↦ {shown}" if is_pullback(e) else shown
 
 
@@ -159,7 +165,7 @@ def product_text(e, names=None, style="model"):
     parts = []
     fs = factors(e)
     for f in fs:
-        t = to_text(for_display(f), style=style, name=names)
+        t = to_text(readable(for_display(f)), style=style, name=names)
         if style == "pretty":
             t = superscripts(t)
         if len(fs) > 1 and f.op in ("add", "sub") or (f.op == "neg" and parts):

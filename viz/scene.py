@@ -5,6 +5,7 @@ spells a colour or a DOT attribute itself.
 """
 
 import html
+import textwrap
 
 import graphviz
 
@@ -57,13 +58,15 @@ def emit(scene, prefix=None):
         if e["label"]:
             # An HTML label with an empty row under the text: the edge then passes below its label
             # instead of through it (rankdir=LR puts the label's middle on the edge).
-            attrs["label"] = (f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR><TD>{esc(e["label"])}'
-                              f'</TD></TR><TR><TD HEIGHT="{style.LABEL_GAP}"></TD></TR></TABLE>>')
+            rows = "".join(f'<TR><TD ALIGN="LEFT">{esc(t)}</TD></TR>' for t in e["label"].split("\n"))
+            attrs["label"] = (f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0">{rows}'
+                              f'<TR><TD HEIGHT="{style.LABEL_GAP}"></TD></TR></TABLE>>')
         if e["tooltip"]:
             attrs["tooltip"] = attrs["labeltooltip"] = short(e["tooltip"], style.TOOLTIP_CHARS)
         dg.edge(str(u), str(v), **attrs)
     if scene.caption:
-        rows = "".join(f'<FONT COLOR="{colour}">{esc(t)}</FONT><BR ALIGN="LEFT"/>' for t, colour in scene.caption)
+        rows = "".join(f'<FONT COLOR="{colour}">{esc(line)}</FONT><BR ALIGN="LEFT"/>'
+                       for t, colour in scene.caption for line in t.split("\n"))
         dg.attr(label=f"<{rows}>", fontsize=style.CAPTION_SIZE)
     return dg
 
@@ -107,11 +110,22 @@ def short(text, limit):
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def wrap(text, width, max_lines=style.MAX_LABEL_LINES):
+    """`text` on lines of about `width` characters, broken between terms (at spaces), continuation lines
+    indented; a text longer than `max_lines` lines ends in "…" (its tooltip has it whole)."""
+    lines = textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False) or [""]
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = short(lines[-1] + " …", width + 2)
+    return "\n".join(lines)
+
+
 def html_node(title, lines=(), bold=True):
     """An HTML-like label: the title, then (text, colour, size) lines."""
     out = f"<B>{esc(title)}</B>" if bold else esc(title)
     for text, colour, size in lines:
-        out += f'<BR/><FONT COLOR="{colour}" POINT-SIZE="{size}">{esc(text)}</FONT>'
+        for line in text.split("\n"):  # a wrapped line
+            out += f'<BR/><FONT COLOR="{colour}" POINT-SIZE="{size}">{esc(line)}</FONT>'
     return out
 
 

@@ -90,8 +90,10 @@ CLUSTER = {
 
 CAPTION_SIZE = "14"
 LABEL_GAP = 10  # points between an edge label and its edge
-LABEL_CHARS = 44  # edge labels longer than this are shortened; the full text is the tooltip
+LABEL_CHARS = 44  # edge labels longer than this wrap onto more lines (the full text is also the tooltip)
 NODE_TEXT_CHARS = 40
+INLINE_CHARS = 16  # an unnamed operation is named by its expression in ∂ labels up to this long, else by its op
+MAX_LABEL_LINES = 8  # a label longer than this many lines ends in "…"
 TOOLTIP_CHARS = 400  # Graphviz rejects very long strings
 
 # Large models: beyond GROUP_AT operation nodes, group each equation's operations into one node;

@@ -38,10 +38,11 @@ class Dot:
 
 
 def plain(label):
-    """An HTML-like label (or a plain one) as text: <BR/> becomes a newline, tags go, entities decode."""
+    """An HTML-like label (or a plain one) as text: <BR/> and table rows become newlines, tags go, entities
+    decode."""
     if label.startswith("<") and label.endswith(">"):
         label = label[1:-1]
-        label = re.sub(r"<BR[^>]*>", "\n", label, flags=re.IGNORECASE)
+        label = re.sub(r"<BR[^>]*>|</TR>", "\n", label, flags=re.IGNORECASE)  # a line break or a table row
         label = re.sub(r"<[^>]+>", "", label)
         return html.unescape(label).strip()
     return label.replace("\\l", "\n").replace("\\n", "\n").strip()

@@ -154,7 +154,8 @@ def test_op_level_draws_one_node_per_operation():
     assert sorted(dot.text(n) for n in ops) == ["+", "−"]  # the unnamed operations: b + a1, yhat − y
     assert [dot.text(n) for n in dot.nodes if dot.nodes[n]["shape"] == "plaintext"] == ["2"]  # the power
     assert dot.text("loss").splitlines()[:2] == ["L", "^"]
-    assert plain(dot.edge("w1", "a1")["label"]) == "x₁"
+    assert plain(dot.edge("w1", "a1")["label"]) == "∂a₁/∂w₁ = x₁"
+    assert plain(dot.edge("y", "%4")["label"]) == "∂(ŷ − y)/∂y = −1"  # an unnamed node: its expression
     # The path runs through the unnamed nodes too.
     op = irgraph.parse(SEED).nx
     ref = {(u, v) for p in nx.all_simple_paths(op, "w1", "loss") for u, v in pairwise(p)}
