@@ -126,9 +126,13 @@ class Case:
         return f"Case({self.name})"
 
 
+def example(name):
+    """An example model's text and its JAX reference (examples/NAME.eq and NAME.json)."""
+    return (EXAMPLES / f"{name}.eq").read_text(), json.loads((EXAMPLES / f"{name}.json").read_text())
+
+
 def _example(name, ref, domain=None):
-    text = (EXAMPLES / f"{name}.eq").read_text()
-    data = json.loads((EXAMPLES / f"{name}.json").read_text())
+    text, data = example(name)
     shapes = {k: np.shape(v) for k, v in data["inputs"].items()}
     return Case(name, text, shapes, data["wrt"], ref, domain or {}, output=data.get("output"))
 

@@ -5,7 +5,6 @@ Whether a printed form is right is checked by evaluating it against finite diffe
 examples/*.json, never against an earlier printout.
 """
 
-import json
 import math
 import pathlib
 import subprocess
@@ -13,6 +12,7 @@ import sys
 
 import numpy as np
 import pytest
+from cases import example
 from dotread import needs_dot, plain, read_dot
 
 import irgraph
@@ -25,12 +25,6 @@ from viz.names import for_display
 from viz.values import eval_expr, number, show
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def example(name):
-    model = (ROOT / "examples" / f"{name}.eq").read_text()
-    ref = json.loads((ROOT / "examples" / f"{name}.json").read_text())
-    return model, ref
 
 
 def edge_labels(model, **options):

@@ -10,6 +10,7 @@ import pathlib
 import subprocess
 
 import pytest
+from cases import example
 from dotread import needs_dot, plain, read_dot
 
 import irgraph
@@ -17,12 +18,6 @@ import viz
 from viz import style
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def example(name):
-    model = (ROOT / "examples" / f"{name}.eq").read_text()
-    ref = json.loads((ROOT / "examples" / f"{name}.json").read_text())
-    return model, ref
 
 
 def backward(model, **options):
