@@ -60,3 +60,13 @@ def test_make_demo_prints_what_the_readme_says(tmp_path):
 @pytest.mark.parametrize("target", ["demo", "test", "lint"])
 def test_make_targets_exist(target):
     make_dry_run(target)
+
+
+def test_make_figures_regenerates_every_committed_picture():
+    """Every picture under docs/ is written by `make figures`, and every picture the README shows is one."""
+    recipe = make_dry_run("figures")
+    made = set(re.findall(r"docs/[\w.-]+\.(?:svg|png|pdf)", recipe))
+    committed = {f"docs/{p.name}" for p in (ROOT / "docs").iterdir() if p.suffix in (".svg", ".png", ".pdf")}
+    assert committed and committed <= made, committed - made
+    shown = set(re.findall(r"\]\((docs/[^)]+)\)", README))
+    assert shown and shown <= made, shown - made
