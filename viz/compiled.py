@@ -4,13 +4,12 @@ marked "used ×k") and the scheduled program (`stage="program"`: one node per in
 import numpy as np
 
 from irgraph.ir.graph import Graph, require_name
-from irgraph.ir.ops import OPS
 from irgraph.ir.shapes import SHAPE_ONLY
 
 from . import chain, style, trim
 from . import values as V
 from .caption import caption
-from .names import Names, op_label
+from .names import Names, with_constants
 from .scene import Scene, esc, html_node
 
 
@@ -195,19 +194,6 @@ def _compiled_label(n, d, role, names, grad_of, out, L, inline=None, summed=True
     if d.get("name"):
         return names(d["name"]), "output" if n == out else "named_op", [(sym, style.MUTED, 10)]
     return sym, "adjoint_op" if role == "backward" else "op", []
-
-
-def with_constants(op, inline):
-    """An op's symbol with its constant operands written in: `2 ×`, `^ 2`, `1 ÷`, `fill(·, 3)`."""
-    sym = op_label(op)
-    if not inline:
-        return sym
-    row = OPS[op]
-    shown = {i: V.number(c) for i, c in inline.items()}
-    if row.symbol and row.arity == 2 and len(shown) == 1:
-        ((i, c),) = shown.items()
-        return f"{c} {sym}" if i == 0 else f"{sym} {c}"
-    return f"{sym}({', '.join(shown.get(i, '·') for i in range(row.arity))})"
 
 
 def _no_op_sums(g, numbers):

@@ -9,7 +9,7 @@ from irgraph.ir.graph import require_name
 from . import chain, style, trim
 from . import values as V
 from .caption import caption, try_eval
-from .names import Names, is_pullback, op_label, pretty, tree_size
+from .names import Names, is_pullback, op_label, pretty, tree_size, with_constants
 from .names import text as expr_text
 from .scene import Scene, html_node, short, value_lines, wrap
 
@@ -100,8 +100,21 @@ def ops_per_line(graph):
 
 
 
+def _one_call(text):
+    """True for `sin(u)`: a name and one bracket that closes at the end, which needs no more brackets."""
+    head, _, rest = text.partition("(")
+    if not head.isidentifier() or not rest.endswith(")"):
+        return False
+    depth = 1
+    for ch in rest[:-1]:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0:
+            return False
+    return True
+
+
 def op_scene(graph, wrt, highlight, numbers):
-    """The op level: one node per operation (constants drawn next to their consumer); `numbers` by node id."""
+    """The op level: one node per operation (constants written in their consumer's label); `numbers` by id."""
     out = graph.outputs[0]
     names = Names(graph.names(), out)
     L = names(out)
@@ -112,13 +125,19 @@ def op_scene(graph, wrt, highlight, numbers):
     scene.graph.update(style.SMALL_FORWARD)
     nodes = graph.nx.nodes
     exprs, _ = graph.expressions()
+    inline = {n: {} for n in graph.nx}  # constants written inside their consumer's label: {pos: value}
+    for u, v, e in graph.nx.edges(data=True):
+        if nodes[u]["op"] == "const" and not nodes[u].get("name"):
+            inline[v][e["pos"]] = nodes[u]["value"]
 
     def said(n):
         """A node as a ∂ names it: its name, its short expression in brackets (∂(ŷ − y)), or its op."""
         if nodes[n].get("name") or nodes[n]["op"] == "input":
             return names(n)
         text = pretty(exprs[n], names, as_written=True)
-        return f"({text})" if len(text) <= style.INLINE_CHARS else f"({op_label(nodes[n]['op'])})"
+        if len(text) > style.INLINE_CHARS:
+            return f"({op_label(nodes[n]['op'])})"
+        return text if _one_call(text) else f"({text})"
 
     for n in graph.topo():
         d = nodes[n]
@@ -130,22 +149,19 @@ def op_scene(graph, wrt, highlight, numbers):
             scene.node(n, kind, html_node(names(n), value_lines(numbers, n, names, L, kind != "data"),
                                            bold=False), html=True)
         elif name:
-            what = f"= {V.number(d['value'])}" if op == "const" else op_label(op)
+            what = f"= {V.number(d['value'])}" if op == "const" else with_constants(op, inline[n])
             lines = [(what, style.MUTED, 11)] + value_lines(numbers, n, names, L)
             scene.node(n, "output" if n == out else "named_op", html_node(names(n), lines), html=True,
                        tooltip=f"line {d.get('line')}: {name} ({op})")
         else:
             lines = value_lines(numbers, n, names, L, named=False)
             extra = {"shape": "box", "style": "rounded,filled"} if lines else {}
-            scene.node(n, "op", html_node(op_label(op), lines, bold=False), html=True,
+            scene.node(n, "op", html_node(with_constants(op, inline[n]), lines, bold=False), html=True,
                        tooltip=f"line {d.get('line')}: {op}", **extra)
     for u, v, k, d in part.nx.edges(keys=True, data=True):
         hl = (u, v, k) in on_path
         if nodes[u]["op"] == "const" and not nodes[u].get("name"):
-            c = f"{u}@{v}.{k}"
-            scene.node(c, "const", V.number(nodes[u]["value"]))
-            scene.edge(c, v, "normal")
-            continue
+            continue  # written in its consumer's label
         p = d.get("partial")
         # ∂child/∂parent first, so that labels meeting at one node each say which edge they belong to
         label = f"∂{said(v)}/∂{said(u)} = {expr_text(p, names)}" if p is not None else None

@@ -8,9 +8,10 @@ import re
 import unicodedata
 
 from irgraph.ir.expr import Expr, G, build, postorder, to_text
-from irgraph.ir.ops import ROWS
+from irgraph.ir.ops import OPS, ROWS
 
 from .algebra import readable
+from .values import number
 
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _GREEK = {
@@ -190,3 +191,16 @@ OP_SYMBOL = {row.name: row.display for row in ROWS if row.display}  # the op row
 def op_label(op):
     """How an op node reads: its symbol, or its name."""
     return OP_SYMBOL.get(op, op)
+
+
+def with_constants(op, inline):
+    """An op's symbol with its constant operands written in: `2 ×`, `^ 2`, `1 ÷`, `fill(·, 3)`."""
+    sym = op_label(op)
+    if not inline:
+        return sym
+    row = OPS[op]
+    shown = {i: number(c) for i, c in inline.items()}
+    if row.symbol and row.arity == 2 and len(shown) == 1:
+        ((i, c),) = shown.items()
+        return f"{c} {sym}" if i == 0 else f"{sym} {c}"
+    return f"{sym}({', '.join(shown.get(i, '·') for i in range(row.arity))})"
