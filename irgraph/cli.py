@@ -16,6 +16,7 @@ import numpy
 
 import viz
 from viz.explain import explain
+from viz.explain_second import explain_second
 
 from . import __version__, cli_help
 from . import data as datalib
@@ -113,6 +114,8 @@ def _parser():
     e.add_argument("--wrt", required=True, metavar="A,B", help="the inputs to differentiate with respect to")
     e.add_argument("--output", metavar="NAME", help="the equation to differentiate (default: the one no other uses)")
     _values(e)  # with values, the chain rule and the written-out derivative are compared at them
+    e.add_argument("--order", type=int, choices=[1, 2], default=1,
+                   help="1: the gradient (default); 2: the second derivative along each input")
 
     _fit_arguments(command("fit", _fit, "learn the parameters from data with gradient steps"))
     return p
@@ -203,7 +206,8 @@ def _explain(args):
     inputs = _inputs(args) if args.set or args.inputs else None
     graph = _graph(args)
     wrt = parse_wrt(graph, args.wrt)  # inputs only, as compile takes them: an equation name is refused
-    print("\n\n".join(explain(graph, w, inputs=inputs) for w in wrt))
+    derive = explain_second if args.order == 2 else explain
+    print("\n\n".join(derive(graph, w, inputs=inputs) for w in wrt))
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------

@@ -34,7 +34,20 @@ def _readable(e):
         candidates = _sympy_forms(plain)
     except Exception:  # noqa: BLE001 - display only: any SymPy trouble shows the plain form
         return _signs_in(plain)
-    return _signs_in(min([plain, *candidates], key=size))  # min keeps the first (plain) on a tie
+    return _signs_in(min([plain, *candidates], key=reading_cost))  # min keeps the first (plain) on a tie
+
+
+def reading_cost(e):
+    """Fewer operations first, then fewer repeated names: 2*x^2 reads better than 2*x*x."""
+    n = size(e)
+    if n > SYMPY_SIZE:  # only small expressions are ever compared this closely
+        return n, 0
+    names, stack = [], [e]  # every printed occurrence: at most SYMPY_SIZE of them
+    while stack:
+        s = stack.pop()
+        names += [s.attr] if s.op == "var" else []
+        stack.extend(s.args)
+    return n, len(names) - len(set(names))
 
 
 def size(e):

@@ -97,7 +97,7 @@ def _derivation(g, out, wrt, on):
     if steps and len(order) <= MAX_STEPS:
         lines.append(f"Step by step from {out} back to {wrt}, each gradient simplified:")
         for n in steps + [wrt]:
-            lines.append(f"  {d(out, n)} = {_simplified(chain.derivative(g, out, n))}")
+            lines.append(f"  {d(out, n)} = {simplified(chain.derivative(g, out, n))}")
         lines.append("")
 
     result = chain.derivative(g, out, wrt)
@@ -106,7 +106,7 @@ def _derivation(g, out, wrt, on):
         lines.append(f"  {d(out, wrt)} = (too long to print: {total} paths; see `irgraph compile` for the "
                      f"program that computes it)")
     else:
-        lines.append(f"  {d(out, wrt)} = {_simplified(result)}")
+        lines.append(f"  {d(out, wrt)} = {simplified(result)}")
     if any(is_pullback(partial[e]) for p in paths for e in p):
         lines.append("")
         lines.append("  (g ↦ … is a vector-Jacobian product applied to the gradient arriving from above, "
@@ -123,12 +123,12 @@ def _old_fashioned(eq, out, wrt, on, part, numbers):
         return lines + [f"  ({out} written out is too long to print: over {expanded.MAX_EXPANDED} operations)"]
     old = expanded.derivative(formula[out], wrt)
     lines.append(f"  {out} = {to_text(for_display(formula[out]))}")
-    lines.append(f"  {_d(out, wrt)} = {_simplified(old) if not expanded.too_long(old) else '(too long to print)'}")
+    lines.append(f"  {_d(out, wrt)} = {simplified(old) if not expanded.too_long(old) else '(too long to print)'}")
     lines.append(expanded.agreement(chain.derivative(part, out, wrt), old, formula, wrt, numbers))
     return lines
 
 
-def _simplified(e):
+def simplified(e):
     """A derivative for reading: simplified when small, factor by factor (`2*(yhat - y) * x1`) otherwise."""
     shown = readable(for_display(e))
     return to_text(shown) if size(shown) < size(for_display(e)) else product_text(e)
