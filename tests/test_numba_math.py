@@ -14,8 +14,8 @@ from irgraph.backends.load import load_cached
 
 # The largest error measured in float64, in units in the last place of the reference (README). A float32
 # kernel stores the float64 value rounded: within 1 ulp of the float64 reference rounded to float32.
-MAX_ULP = {"exp": 1, "expm1": 3, "log": 1, "log1p": 2, "tanh": 1, "sigmoid": 2, "logaddexp": 1,
-           "log_sigmoid": 3}
+MAX_ULP = {"exp": 1, "expm1": 2, "log": 1, "log1p": 2, "tanh": 1, "sigmoid": 2, "logaddexp": 1,
+           "log_sigmoid": 2}
 
 
 def _long(f):
@@ -93,8 +93,9 @@ def test_specials_are_exactly_numpys(name):
 
 
 def test_the_loops_vectorise():
-    """No libm call is left in the loop: LLVM turned it into vector instructions."""
-    for name in ("exp", "log", "tanh", "sigmoid"):
+    """No libm call is left in the loop: LLVM turned it into vector instructions. (expm1, logaddexp and
+    log_sigmoid are the same arithmetic, but too large for LLVM to inline into the loop: scalar calls.)"""
+    for name in ("exp", "log", "log1p", "tanh", "sigmoid"):
         apply, xs = vectorised(name, cache=False), np.ones(64)
         apply(xs, np.empty_like(xs))
         llvm = "".join(apply.inspect_llvm().values())

@@ -45,13 +45,20 @@ def _k_exp(x):
 
 
 def _k_expm1(x):
-    """e**x - 1, accurate near 0: the Taylor series to x**14 for |x| < ln2/2, else exp(x) - 1."""
+    """e**x - 1, accurate near 0: x = k ln2 + r, e**r - 1 by its Taylor series to r**13 (no constant term to
+    cancel), then 2**k (e**r - 1) + (2**k - 1); for large k, (e**r) 2**k - 1, which cannot overflow early."""
     x = float(x)
-    small = x * (1.0 + x * (1 / 2 + x * (1 / 6 + x * (1 / 24 + x * (1 / 120 + x * (1 / 720 + x * (
-        1 / 5040 + x * (1 / 40320 + x * (1 / 362880 + x * (1 / 3628800 + x * (1 / 39916800 + x * (
-            1 / 479001600 + x * (1 / 6227020800 + x / 87178291200)))))))))))))
-    big = _k_exp(x) - 1.0
-    return small if abs(x) < 0.34657359027997264 else big
+    y = min(max(x, -746.0), 710.0) if not math.isnan(x) else 0.0
+    k = math.floor(y * 1.4426950408889634 + 0.5)
+    r = (y - k * LN2_HI) - k * LN2_LO
+    p = r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (1 / 5040 + r * (
+        1 / 40320 + r * (1 / 362880 + r * (1 / 3628800 + r * (1 / 39916800 + r * (
+            1 / 479001600 + r / 6227020800))))))))))))
+    half = k >> 1
+    s1, s2 = _from_bits((half + 1023) << 52), _from_bits((k - half + 1023) << 52)
+    e = p * s1 * s2 + (s1 * s2 - 1.0) if k < 56 else (p + 1.0) * s1 * s2 - 1.0
+    e = p if k == 0 else e  # -0.0 stays -0.0
+    return x if math.isnan(x) else e
 
 
 def _k_log(x):
