@@ -11,7 +11,7 @@ import passes
 
 from .data import read_text
 from .ir.errors import Error
-from .ir.graph import Graph, require_name
+from .ir.graph import Graph, gc_paused, require_name
 from .ir.parse import parse
 
 
@@ -21,7 +21,8 @@ def compile(model, wrt=None, output=None):
     wrt: the inputs to differentiate with respect to (None: every input); output: the equation whose
     value and gradient are wanted (None: the model's default output).
     """
-    return passes.compile_program(as_graph(model, output), wrt)
+    with gc_paused():  # one pause for parse and passes: no collection scans the parsed graph in between
+        return passes.compile_program(as_graph(model, output), wrt)
 
 
 def as_graph(model, output=None):

@@ -30,7 +30,7 @@ class _Sweep:
     def new(self, op, args=(), **attrs):
         node = f"%{self.next_id}"
         self.next_id += 1
-        self.nodes[node] = dict(attrs, op=op, role="backward", line=self.line)
+        self.nodes[node] = {**attrs, "op": op, "role": "backward", "line": self.line}
         self.made.add(node)
         if args:
             self.args[node] = tuple(args)
@@ -95,7 +95,7 @@ class _Sweep:
                     continue
                 if row.name == "pow" and is_const(partial, 0):  # x^0 contributes nothing, not g*0: as in
                     continue  # JAX, g = inf or NaN from further down must not make the gradient NaN
-                if is_const(partial, 1.0):  # ∂(a + b)/∂a = 1: the gradient passes on as it is, no `g*1`
+                if partial.op == "const" and partial.attr == 1.0:  # ∂(a + b)/∂a = 1: the gradient passes on as it is, no `g*1`
                     piece = g
                 elif partial.op == "step" and partial.attr == (("at", 0.0),):  # relu's 0/1 multiplier
                     piece = self.new("gate", [g, self.instantiate(partial.args[0])])  # selects g

@@ -116,11 +116,10 @@ def _frees(instrs, keep):
     last = {}
     for i, ins in enumerate(instrs):
         for a in ins[2]:
-            if isinstance(a, str):
-                last[a] = i
+            last[a] = i  # inlined constants too: dropped below, which is cheaper than a test per operand
     frees = {}
     for v, i in last.items():
-        if v not in keep:
+        if v not in keep and isinstance(v, str):
             frees.setdefault(i, []).append(v)
     return {i: tuple(vs) for i, vs in frees.items()}
 

@@ -13,7 +13,7 @@ from .graph import Graph
 from .ops import OPS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a 10^5-equation model has a million of them
 class Instr:
     """`out = op(args)`; args are variable names or inlined constants; `frees` die after this line."""
 
