@@ -183,6 +183,22 @@ def _mentions_g(e):
     return any(s is G for s in postorder(e))
 
 
+def pushforward(pullback, out):
+    """The tangent map of a tensor edge, an expression in G (now the operand's tangent): the pullback transposed.
+
+    A pullback is linear in G, so its own pullback with respect to G, built by the same table's rules, is
+    the Jacobian applied to a tangent: transposing `g ↦ g @ bᵀ` gives `t ↦ t @ b`, and `g ↦ unsum(g)` gives
+    `t ↦ sum(t)`. G had the shape of the op's result; `out` (an expression of that shape) stands in for it
+    where the transposed rule reads only a shape (`sum_to(t, out)`). None when the edge carries nothing.
+    """
+    cotangent = var(("cotangent",), "ḡ")
+    d = derivatives(substitute(pullback, {G: cotangent}), [cotangent])[cotangent]
+    if is_const(d, 0):
+        return None
+    d = substitute(d, {cotangent: out})
+    return d if _mentions_g(d) else G * d  # a pullback elementwise in g: a multiplier
+
+
 def _sweep(order, e, seed, elementwise_only, local, tensor):
     """{sub-expression: ∂e/∂sub-expression}: multipliers (elementwise_only) or pullbacks applied to G."""
 

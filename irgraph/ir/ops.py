@@ -134,6 +134,12 @@ class Op:
         return self.bind(p.default for p in self.params)
 
 
+def _zero(e, *args, **params):
+    """The partials of an op that is constant where it is differentiable (step, sign) or that reads only its
+    operand's shape (zeros_like, count): 0 for every operand."""
+    return tuple(e.const(0) for _ in args[:-1])
+
+
 def _pow_partials(e, a, b, out):
     # x^c with constant c must never build log(x): that would be NaN for x < 0; x^0 has derivative 0, not
     # 0·x^(-1) = NaN at x = 0. ∂/∂y follows JAX: log(x)·x^y, with log(0) taken as 0 (so 0^y gives 0).
@@ -217,21 +223,31 @@ ROWS = [
        user=True, shape=lambda shapes: tuple(reversed(shapes[0]))),
     # Internal ops that partials and passes build; users cannot call them.
     Op("id", 1, Same(), lambda e, a, out: (e.const(1),), shape_of=0, display="="),
-    Op("step", 1, Array("heaviside", by_name=False), params=(Param("at", float, 0.0),)),  # 0 below zero, 1 above, `at` at 0
-    Op("sign", 1, Array("sign")),
+    # Steps: their derivative is 0 wherever it exists (relu'' = 0, abs'' = 0, as in PyTorch and JAX).
+    Op("step", 1, Array("heaviside", by_name=False), _zero, params=(Param("at", float, 0.0),)),  # 0 below zero, 1 above, `at` at 0
+    Op("sign", 1, Array("sign"), _zero),
     Op("gate", 2, Helper(rt._gate), lambda e, g, a, out: (e.call("step", a), e.const(0))),  # relu's g·step(a)
-    Op("log_nz", 1, Helper(rt._log_nz)),
-    Op("share", 3, Helper(rt._share)),  # x's share of max(x, y) or min(x, y): 1, 1/2 at a tie, or 0  # in ∂(x^y)/∂y (see _pow_partials)
-    Op("inside", 1, Helper(rt._inside), params=(Param("lo"), Param("hi"))),  # 1 on [lo, hi], else 0
+    Op("log_nz", 1, Helper(rt._log_nz), lambda e, a, out: (1 / a,)),  # in ∂(x^y)/∂y (see _pow_partials)
+    Op("share", 3, Helper(rt._share), _zero),  # x's share of max(x, y) or min(x, y): 1, 1/2 at a tie, or 0
+    Op("inside", 1, Helper(rt._inside), _zero, params=(Param("lo"), Param("hi"))),  # 1 on [lo, hi], else 0
     Op("log_sigmoid", 1, Helper(rt._log_sigmoid), lambda e, a, out: (e.call("sigmoid", -a),)),
-    Op("sum_to", 2, Helper(rt._sum_to), kind="tensor", shape_of=1, display="sum to shape"),
-    Op("unsum", 2, Helper(rt._unsum), kind="tensor", params=(AXIS,), shape_of=1, display="bcast"),
-    Op("count", 1, Helper(rt._count), kind="tensor", params=(AXIS,)),  # a Python float: scalar-shaped
-    Op("mm_left", 3, Helper(rt._mm_left), kind="tensor", shape_of=1, display="g@Bᵀ"),
-    Op("mm_right", 3, Helper(rt._mm_right), kind="tensor", shape_of=2, display="Aᵀ@g"),
-    Op("zeros_like", 1, Array("zeros_like"), kind="tensor", shape_of=0),
+    # The pullbacks have pullbacks of their own, so a gradient graph can be differentiated again. The second
+    # operand of sum_to and unsum, like a in mm_left(g, a, b), gives only a shape: its partial is 0.
+    Op("sum_to", 2, Helper(rt._sum_to), lambda e, x, like, out: (e.call("sum_to", e.G, x), e.const(0)),
+       kind="tensor", shape_of=1, display="sum to shape"),
+    Op("unsum", 2, Helper(rt._unsum), lambda e, g, a, out, axis=None: (e.call("sum", e.G, axis=axis), e.const(0)),
+       kind="tensor", params=(AXIS,), shape_of=1, display="bcast"),
+    Op("count", 1, Helper(rt._count), _zero, kind="tensor", params=(AXIS,)),  # a Python float: scalar-shaped
+    # mm_left(g, a, b) = ∂<g, a@b>/∂a = g @ bᵀ and mm_right(g, a, b) = ∂<g, a@b>/∂b = aᵀ @ g are linear in g
+    # and in the other factor. <G, mm_left(g, a, b)> = <g, G @ b>, and <G, mm_right(g, a, b)> = <g, a @ G>:
+    Op("mm_left", 3, Helper(rt._mm_left), lambda e, g, a, b, out: (e.G @ b, e.const(0), e.call("mm_right", g, e.G, b)),
+       kind="tensor", shape_of=1, display="g@Bᵀ"),
+    Op("mm_right", 3, Helper(rt._mm_right), lambda e, g, a, b, out: (a @ e.G, e.call("mm_left", g, a, e.G), e.const(0)),
+       kind="tensor", shape_of=2, display="Aᵀ@g"),
+    Op("zeros_like", 1, Array("zeros_like"), _zero, kind="tensor", shape_of=0),
     # A constant gradient (d(3*w)/dw = 3) as an array of its variable's shape; schedule emits it.
-    Op("full_like", 2, Array("full_like"), kind="tensor", shape_of=0, display="fill"),
+    Op("full_like", 2, Array("full_like"), lambda e, a, v, out: (e.const(0), e.call("sum", e.G)), kind="tensor",
+       shape_of=0, display="fill"),
 ]
 
 OPS = {op.name: op for op in ROWS}
