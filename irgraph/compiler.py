@@ -15,14 +15,22 @@ from .ir.graph import Graph, gc_paused, require_name
 from .ir.parse import parse
 
 
-def compile(model, wrt=None, output=None):
+def compile(model, wrt=None, output=None, order=1, mode="reverse"):
     """Compile a model to a reverse-mode gradient Program.
 
     wrt: the inputs to differentiate with respect to (None: every input); output: the equation whose
-    value and gradient are wanted (None: the model's default output).
+    value and gradient are wanted (None: the model's default output). order=2: the Program computes the
+    Hessian too (forward mode over the gradient). mode="forward": a forward-mode Program (irgraph.jvp).
     """
+    if order not in (1, 2):
+        raise Error(f"order must be 1 (gradients) or 2 (Hessians), not {order!r}")
+    if mode not in ("reverse", "forward"):
+        raise Error(f"mode must be 'reverse' or 'forward', not {mode!r}")
+    if mode == "forward" and order != 1:
+        raise Error("mode='forward' gives first derivatives; order=2 differentiates the reverse-mode gradient")
+    pipeline = passes.SECOND_ORDER if order == 2 else passes.FORWARD if mode == "forward" else passes.PIPELINE
     with gc_paused():  # one pause for parse and passes: no collection scans the parsed graph in between
-        return passes.compile_program(as_graph(model, output), wrt)
+        return passes.compile_program(as_graph(model, output), wrt, pipeline)
 
 
 def as_graph(model, output=None):

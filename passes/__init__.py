@@ -10,6 +10,7 @@ from irgraph.ir.program import Program
 from .adjoint import adjoint
 from .cse import cse
 from .dce import dce
+from .forward import forward
 from .fuse import fuse
 from .partials import attach_partials
 from .schedule import schedule
@@ -18,6 +19,11 @@ from .simplify import simplify
 # Forward clean-up first (so log(sigmoid(z)) is made stable before it is differentiated), then the
 # reverse sweep, then clean-up of the whole forward+backward graph.
 PIPELINE = (simplify, cse, attach_partials, adjoint, simplify, cse, dce)
+# Forward mode: tangents through the model (jvp).
+FORWARD = (simplify, cse, attach_partials, forward, simplify, cse, dce)
+# Second order: the gradient graph, then forward mode over it, whose tangents are Hessian-vector products;
+# the last clean-up shares work across the three sweeps.
+SECOND_ORDER = (*PIPELINE, attach_partials, forward, simplify, cse, dce)
 
 
 def run_pipeline(graph: Graph, wrt=None, pipeline=PIPELINE) -> Graph:
@@ -41,11 +47,11 @@ def run_pipeline(graph: Graph, wrt=None, pipeline=PIPELINE) -> Graph:
     return graph.with_meta(log=tuple(log))
 
 
-def compile_program(graph: Graph, wrt=None) -> Program:
-    """The gradient Program of an op-level graph: the pipeline, then schedule (checked by
-    Program.verify with IRGRAPH_VERIFY=1)."""
+def compile_program(graph: Graph, wrt=None, pipeline=PIPELINE) -> Program:
+    """The gradient Program of an op-level graph (or what `pipeline` computes): the pipeline, then schedule
+    (checked by Program.verify with IRGRAPH_VERIFY=1)."""
     with gc_paused():  # the whole pipeline allocates only acyclic dicts and tuples: no cycles to collect
-        program = dataclasses.replace(schedule(run_pipeline(graph, wrt)), fuser=fuse)
+        program = dataclasses.replace(schedule(run_pipeline(graph, wrt, pipeline)), fuser=fuse)
     return program.verify() if verifying() else program
 
 
@@ -61,5 +67,5 @@ def _verify_after(p, graph):
         raise AssertionError(f"after pass {p.__name__}: {e}") from None
 
 
-__all__ = ["PIPELINE", "adjoint", "attach_partials", "compile_program", "cse", "dce", "fuse", "run_pipeline", "schedule",
-           "simplify", "verifying"]
+__all__ = ["FORWARD", "PIPELINE", "SECOND_ORDER", "adjoint", "attach_partials", "compile_program", "cse", "dce",
+           "forward", "fuse", "run_pipeline", "schedule", "simplify", "verifying"]

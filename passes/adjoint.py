@@ -5,10 +5,10 @@ Only edges on a path from a `wrt` input to the output are differentiated. Adjoin
 (`sum_to`) only where that matters: where contributions meet, before a tensor pullback, and at the end.
 """
 
-from irgraph.ir.expr import G, is_const, postorder
+from irgraph.ir.expr import is_const
 from irgraph.ir.graph import Graph, gc_paused, require_input
 from irgraph.ir.ops import OPS
-from irgraph.ir.shapes import shape_class
+from irgraph.ir.rebuild import Extender
 from irgraph.ir.sweep import reverse_sweep
 
 
@@ -18,47 +18,9 @@ def adjoint(graph: Graph, wrt) -> Graph:
         return _Sweep(graph).run(list(wrt))
 
 
-class _Sweep:
+class _Sweep(Extender):
     def __init__(self, graph):
-        self.graph = graph
-        self.nodes, self.args = graph.parts()  # attribute dicts shared with `graph`: see note()
-        self.partials = graph.partials() or {}
-        self.next_id = graph.meta.next_id
-        self.line = None
-        self.made = set()  # the nodes this sweep created (their attribute dicts are its own)
-
-    def new(self, op, args=(), **attrs):
-        node = f"%{self.next_id}"
-        self.next_id += 1
-        self.nodes[node] = {**attrs, "op": op, "role": "backward", "line": self.line}
-        self.made.add(node)
-        if args:
-            self.args[node] = tuple(args)
-        return node
-
-    def note(self, node, key, value, only_if_unset=False):
-        """Set an attribute of `node`, copying its attribute dict first when it belongs to the input graph."""
-        if node not in self.made:
-            self.nodes[node] = dict(self.nodes[node])
-            self.made.add(node)
-        if not (only_if_unset and key in self.nodes[node]):
-            self.nodes[node][key] = value
-
-    def instantiate(self, expr, g=None):
-        """Turn a partial (an Expr over node references) into new backward nodes."""
-        if expr.op == "var":  # most partials name an existing node: nothing to build
-            return expr.attr[0]
-        made = {}
-        for e in postorder(expr):
-            if e.op == "var":
-                made[e] = e.attr[0]
-            elif e.op == "const":
-                made[e] = self.new("const", value=e.attr)
-            elif e is G:
-                made[e] = g
-            else:
-                made[e] = self.new(e.op, [made[a] for a in e.args], **({"params": e.attr} if e.attr else {}))
-        return made[expr]
+        super().__init__(graph, "backward")
 
     def run(self, wrt):
         graph = self.graph
@@ -86,7 +48,7 @@ class _Sweep:
             g, exact = adjoint
             pieces = []
             for u, partial in zip(self.args[v], self.partials[v]):
-                if u not in active:
+                if u not in active or is_const(partial, 0):  # relu'' = 0; an operand read only for its shape
                     continue
                 if row.kind == "tensor":
                     if not exact:  # a pullback needs the gradient at its node's exact shape
@@ -117,9 +79,7 @@ class _Sweep:
                 grads[name] = self.new("zeros_like", [name])
             self.note(grads[name], "grad_of", name)
         adjoints = {p: adj[n][0] for p, n in self.differentiated(topo).items() if n in adj}
-        return Graph.from_args(self.nodes, self.args, ordered=graph.ordered,
-                               **dict(vars(graph.meta), grads=grads, adjoints=adjoints,
-                                                             next_id=self.next_id))
+        return self.finish(grads=grads, adjoints=adjoints)
 
     def differentiated(self, topo):
         """{node id as parsed: its node here} for the parsed nodes that are still a variable of their own:
@@ -139,11 +99,3 @@ class _Sweep:
                 piece = self.new("sum_to", [piece, node])
             total = piece if total is None else self.new("add", [total, piece])
         return total, True
-
-    def shape_keys(self, topo):
-        """Static shape classes of the forward nodes (see irgraph.shapes.shape_class)."""
-        key = {}
-        for n in topo:
-            key[n] = shape_class(n, self.nodes[n]["op"], [key[a] for a in self.args.get(n, ())])
-        return key
-

@@ -1,12 +1,16 @@
-"""dce: drop every node the output and the gradients do not need."""
+"""dce: drop every node the output, the gradients and the tangents do not need."""
 
 from irgraph.ir.graph import Graph, gc_paused
 
 
 def dce(graph: Graph) -> Graph:
-    """Keep only the ancestors of the outputs and gradients (and the inputs asked about)."""
+    """Keep only the ancestors of the outputs, gradients and tangents (and the inputs asked about)."""
     with gc_paused():
-        live = graph.ancestors(graph.outputs + list(graph.grads.values()))
+        meta = graph.meta
+        tangents = meta.tangent_inputs or {}  # directions, and the inputs they go with (used or not, like grads)
+        roots = (graph.outputs + list(graph.grads.values()) + list((meta.hvp or {}).values()) + list(tangents.values())
+                 + list(tangents) + ([meta.jvp] if meta.jvp is not None else []))
+        live = graph.ancestors(roots)
         if len(live) == graph.number_of_nodes():
             return graph  # nothing to drop (a pure pass may hand back its unchanged input)
         nodes, args = graph.parts()

@@ -13,7 +13,8 @@ from irgraph.ir.program import Instr, Program
 
 # Names the generated module itself uses; user variables that collide get a trailing underscore. Builtins
 # too: the module calls type(), float and ValueError, which a user's `type = ...` would shadow.
-RESERVED = ({"xp", "inputs", "numpy", "value_and_grad", "value", "grads"} | {f.__name__ for f in HELPERS}
+RESERVED = ({"xp", "inputs", "numpy", "value_and_grad", "value", "grads", "linearize", "value_grad_hessian",
+             "hvp", "direction", "hessian", "jvp", "tangents"} | {f.__name__ for f in HELPERS}
             | set(dir(builtins)))
 
 
@@ -28,29 +29,42 @@ def _schedule(graph):
     meta = graph.meta
     out = meta.outputs[0]
     grads = meta.grads or {}
+    tangent_inputs, hvp = meta.tangent_inputs or {}, meta.hvp or {}
+    jvp = {nodes[out].get("name") or "output": meta.jvp} if meta.jvp is not None else {}
     forward = graph.ancestors([out])
     # A mean's element count reads only its operand's shape: it is taken in the forward part, as soon as
     # the operand exists, so the (often large) operand is not kept alive into the backward part to be counted.
     forward |= {n for n, d in nodes.items() if d["op"] == "count" and args[n][0] in forward}
     # The forward part in the order of a Kahn sort (as the model is written, roughly), the backward part
     # depth-first from there.
+    # The tangent sweep (what the directions flow into) comes last, depth-first too.
+    swept = graph.descendants(tangent_inputs.values()) - forward if tangent_inputs else set()
     order = graph.topo(among=forward)
-    order += _depth_first([n for n in graph.order() if n not in forward], args)
+    rest = [n for n in graph.order() if n not in forward]
+    order += _depth_first([n for n in rest if n not in swept], args)
+    if swept:
+        order += _depth_first([n for n in rest if n in swept], args)
 
     names = _Names()
     var = {}
     inputs = []
     for n in order:
         d = nodes[n]
-        if d["op"] == "input":
+        if d["op"] == "input" and "tangent_of" not in d:
             var[n] = names.claim(d["name"])
             inputs.append((d["name"], var[n]))
         elif d["op"] == "const":
             var[n] = d["value"]
+    for name, n in tangent_inputs.items():  # the direction: dot_<input>
+        var[n] = names.claim("dot_" + name)
     for name, n in grads.items():  # gradients are called d_<input>
         if n not in var:
             var[n] = names.claim("d_" + name)
-    instrs = []  # [out, op, args, params, role, line] rows, made Instrs once their frees are known
+    for prefix, roots in (("dot_d_", hvp), ("dot_", jvp)):  # their tangents: dot_d_<input>, dot_<output>
+        for name, n in roots.items():
+            if n not in var:
+                var[n] = names.claim(prefix + name)
+    instrs, sweep = [], []  # [out, op, args, params, role, line] rows, made Instrs once their frees are known
     for n in order:  # operands come first, so their variables exist when an instruction reads them
         d = nodes[n]
         op = d["op"]
@@ -62,13 +76,18 @@ def _schedule(graph):
             whose = nodes.get(d.get("adj_of"))  # CSE/DCE may have dropped it
             if d.get("name"):
                 v = names.claim(d["name"])
+            elif n in swept:  # dot_<name> for the tangent of a named value, else h<N>
+                of = _name_of(nodes, d.get("tan_of"))
+                v = names.claim("dot_" + of) if of else names.temp("h")
             elif whose is not None and whose.get("name") and whose["op"] != "input":  # an input's d_ name is
                 v = names.claim("d_" + whose["name"])  # its final gradient's
             else:
                 v = names.temp("t" if forward_node else "g")
             var[n] = v
-        instrs.append((v, op, tuple([var[a] for a in args[n]]), d.get("params", ()),
-                       "forward" if forward_node else "backward", d.get("line")))
+        role = "forward" if forward_node else "tangent" if n in swept else (
+            "backward" if d.get("role", "backward") == "backward" else "partials")  # the partials the sweep reads
+        (sweep if role == "tangent" else instrs).append((v, op, tuple([var[a] for a in args[n]]),
+                                                         d.get("params", ()), role, d.get("line")))
     # A constant output or gradient still needs a variable of its own; the output's comes first, so the
     # value exists before the backward part (and the scalar check) reads it.
     if not isinstance(var[out], str):
@@ -81,18 +100,39 @@ def _schedule(graph):
             v = names.temp("g")
             instrs.append((v, "full_like", (var[name], nodes[n]["value"]), (), "backward", None))
         grad_vars.append((name, v))
-    frees = _frees(instrs, {var[out]} | {v for _, v in grad_vars})
+    instrs += sweep  # last: it may run many times (once per Hessian column) from one set of primal values,
+    start = len(instrs) - len(sweep)  # so the primal part keeps what it reads, and it drops only its own values
+    keep = {var[out]} | {v for _, v in grad_vars} | {var[n] for n in [*hvp.values(), *jvp.values()]}
+    keep |= {var[name] for name in tangent_inputs}  # the inputs a direction is checked against
+    reads = {a for i in sweep for a in i[2]}
+    frees = _frees(instrs[:start], keep | reads)
+    own = {i[0] for i in sweep} | {var[n] for n in tangent_inputs.values()}
+    frees.update((start + i, f) for i, f in _frees(sweep, keep | (reads - own)).items())
     return Program(
         instrs=tuple(Instr(out, op, a, params, frees.get(i, ()), role, line)
                      for i, (out, op, a, params, role, line) in enumerate(instrs)),
         inputs=tuple(inputs),
         output=(nodes[out].get("name") or var[out], var[out]),
         grads=tuple(grad_vars),
+        tangents=tuple((name, var[n]) for name, n in tangent_inputs.items()),
+        jvp=tuple((name, var[n]) for name, n in jvp.items()),
+        hvp=tuple((name, var[n]) for name, n in hvp.items()),
         graph=graph,
         lines=tuple(meta.lines),
         log=tuple(meta.log),
         variables=var,
     )
+
+
+def _name_of(nodes, n):
+    """How a node reads in a variable name: its own name, or d_<name> for the adjoint of a named value."""
+    d = nodes.get(n) if n is not None else None
+    if d is None:
+        return None
+    if d.get("name"):
+        return d["name"]
+    whose = nodes.get(d.get("adj_of"), {})
+    return "d_" + whose["name"] if whose.get("name") and whose["op"] != "input" else None
 
 
 def _depth_first(nodes, args):

@@ -75,6 +75,15 @@ def get_xp(device="numpy"):
     raise Error(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
 
 
+def get_xp_higher(device, what):
+    """get_xp for the programs only NumPy and CuPy run (forward mode, second order): `what` names the
+    program in the Error that numba and dask give."""
+    if device in ("numba", "dask"):
+        raise Error(f"device {device!r} runs value-and-gradient programs only, not {what}; use device "
+                    "'numpy', 'cupy' or 'auto'")
+    return get_xp(device)
+
+
 def _cupy():
     try:
         import cupy

@@ -136,6 +136,31 @@ def fast_run(program, float_fn):
     return run
 
 
+def run_higher(program, inputs, device="auto", check_finite=False):
+    """Program.run of a second-order (or forward-mode) program, on NumPy or CuPy: its generated module's
+    value_grad_hessian, run again through the interpreter on anything unusual, as Dispatcher does."""
+    what = "a second-order program" if program.hvp else "a forward-mode program"
+    xp, name = devices.get_xp_higher(device, what)
+    if program.hvp and not check_finite:
+        with execute.quiet(xp):
+            try:
+                value, grads, hessian = generated(program)["value_grad_hessian"](inputs, xp)
+            except Exception:  # noqa: BLE001 - the interpreter names what went wrong
+                value = None
+            if value is not None and finite.all_finite(xp, value, grads):
+                return Result(value, grads, name, hessian)
+    return execute.execute(program, inputs, xp, name, check_finite)
+
+
+def generated(program):
+    """The namespace of program.source, loaded once per Program."""
+    module = program.__dict__.get("_module")
+    if module is None:
+        module = load(program.source)
+        object.__setattr__(program, "_module", module)  # a cache, like the cached_property fields
+    return module
+
+
 def _signature(x):
     """What a compiled form depends on: shape and dtype of an array; None where that is not cheap to know."""
     t = type(x)

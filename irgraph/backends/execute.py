@@ -9,26 +9,30 @@ from ..ir.ops import apply
 from ..ir.shapes import infer
 from . import finite
 from .devices import to_numpy
-from .runtime import _array
+from .runtime import _array, _hessian, _tangent
 
 
 class Result:
-    """What running a program gives: the output's value and {input name: gradient}, and the device used.
+    """What running a program gives: the output's value, {input name: gradient}, the device used, and for an
+    order-2 program the Hessian {a: {b: array of shape a.shape + b.shape}} (else None).
 
     A plain class with slots, not a dataclass: it is built on every call of Program.run's fast path.
     """
 
-    __slots__ = ("device", "grads", "value")
+    __slots__ = ("device", "grads", "hessian", "value")
 
-    def __init__(self, value, grads, device="numpy"):
-        self.value, self.grads, self.device = value, grads, device
+    def __init__(self, value, grads, device="numpy", hessian=None):
+        self.value, self.grads, self.device, self.hessian = value, grads, device, hessian
 
     def __repr__(self):
-        return f"Result(value={self.value!r}, grads={self.grads!r}, device={self.device!r})"
+        extra = "" if self.hessian is None else f", hessian={self.hessian!r}"
+        return f"Result(value={self.value!r}, grads={self.grads!r}, device={self.device!r}{extra})"
 
     def to_numpy(self):
         """The same result with every array copied to host NumPy arrays."""
-        return Result(to_numpy(self.value), {k: to_numpy(v) for k, v in self.grads.items()}, "numpy")
+        hessian = None if self.hessian is None else {
+            a: {b: to_numpy(h) for b, h in row.items()} for a, row in self.hessian.items()}
+        return Result(to_numpy(self.value), {k: to_numpy(v) for k, v in self.grads.items()}, "numpy", hessian)
 
 
 def execute(program, inputs, xp, device, check_finite=False):
@@ -39,18 +43,48 @@ def execute(program, inputs, xp, device, check_finite=False):
     """
     with quiet(xp):
         env = trace(program, inputs, xp, check_finite=check_finite)
-        result = Result(env[program.output[1]], {name: env[v] for name, v in program.grads}, device)
+        grads = {name: env[v] for name, v in program.grads}
+        hessian = None
+        if program.hvp:
+            hessian = _hessian(xp, lambda v: _pick(push(program, env, v, xp, check_finite), program.hvp), grads)
+        result = Result(env[program.output[1]], grads, device, hessian)
         if not check_finite and not finite.all_finite(xp, result.value, result.grads):
             env = trace(program, inputs, xp, keep=True)  # again, keeping every value, to find the first
             finite.warn(finite.explain(program, env, xp))
     return result
 
 
+def push(program, env, tangents, xp, check_finite=False):
+    """Run the tangent sweep from the primal variables `env` (left untouched) along the direction
+    tangents = {input name: array shaped like the input}; the variables after it."""
+    swept = dict(env)
+    variable = dict(program.inputs)
+    for name, v in program.tangents:
+        try:
+            swept[v] = _tangent(xp, tangents, name, env[variable[name]])
+        except (TypeError, ValueError) as e:
+            raise Error(str(e)) from None
+    run(program, program.instrs[program.sweep_start:], swept, xp, False, check_finite)
+    return swept
+
+
+def _pick(env, pairs):
+    return {name: env[v] for name, v in pairs}
+
+
 def trace(program, inputs, xp, keep=False, check_finite=False):
-    """Run the program; its variables at the end ({variable: value}), every one of them with `keep`.
+    """Run the program (up to its tangent sweep, which needs a direction: see push); its variables at the
+    end ({variable: value}), every one of them with `keep`.
 
     check_finite: an Error at the first input or instruction whose value is not finite.
     """
+    env = load(program, inputs, xp, check_finite)
+    run(program, program.instrs[:program.sweep_start], env, xp, keep, check_finite)
+    return env
+
+
+def load(program, inputs, xp, check_finite=False):
+    """The inputs as {variable: array}, checked: all there, numbers, of shapes the equations accept."""
     if not hasattr(inputs, "keys"):
         raise Error(f"inputs must be a mapping of names to values, not {type(inputs).__name__}")
     missing = [(name, v) for name, v in program.inputs if name not in inputs]
@@ -72,7 +106,12 @@ def trace(program, inputs, xp, keep=False, check_finite=False):
         raise Error(_not_scalar(program, out_name, out_var, shapes[out_var]))
     if check_finite and finite.bad_input(program, env, xp):
         raise Error(finite.bad_input(program, env, xp) + " (check_finite=True)")
-    for ins in program.instrs:
+    return env
+
+
+def run(program, instrs, env, xp, keep=False, check_finite=False):
+    """Run instructions of the program over the variables `env` (changed in place)."""
+    for ins in instrs:
         args = [env[a] if isinstance(a, str) else a for a in ins.args]
         try:
             try:
@@ -87,7 +126,6 @@ def trace(program, inputs, xp, keep=False, check_finite=False):
         if not keep:
             for f in ins.frees:
                 del env[f]
-    return env
 
 
 def _missing(program, missing):

@@ -140,5 +140,45 @@ def _share(xp, x, out, y):
     return mask.astype(xp.result_type(x, y))
 
 
+def _tangent(xp, v, name, like):
+    """The direction for input `name` from the mapping `v`, checked against the shape of `like`."""
+    if not hasattr(v, "keys"):
+        raise TypeError(f"the direction must be a mapping of input names to arrays, not {type(v).__name__}")
+    if name not in v:
+        raise ValueError(f"the direction has no entry for {name!r}")
+    t = v[name]
+    if type(t) is float and type(like) is float:
+        return t
+    t = _array(xp, t)
+    shape = getattr(like, "shape", ())
+    if t.shape != shape:
+        raise ValueError(f"the direction for {name!r} has shape {t.shape}, but {name!r} has shape {shape}")
+    return t
+
+
+def _hessian(xp, hvp, grads):
+    """{a: {b: array of shape a.shape + b.shape}}, a column at a time: hvp along each unit vector."""
+    number = {b: not hasattr(g, "shape") for b, g in grads.items()}  # Python numbers on the scalar path
+    zero = {b: 0.0 if number[b] else xp.zeros_like(g) for b, g in grads.items()}
+    columns = {a: {b: [] for b in grads} for a in grads}
+    for b, g in grads.items():
+        shape = getattr(g, "shape", ())
+        size = 1
+        for n in shape:
+            size *= n
+        for j in range(size):
+            if number[b]:
+                unit = 1.0
+            else:
+                unit = xp.zeros(size, dtype=g.dtype)
+                unit[j] = 1
+                unit = xp.reshape(unit, shape)
+            hv = hvp({**zero, b: unit})
+            for a in grads:
+                columns[a][b].append(xp.asarray(hv[a]))
+    return {a: {b: xp.reshape(xp.stack(c, axis=-1), getattr(grads[a], "shape", ()) + getattr(grads[b], "shape", ()))
+                for b, c in row.items()} for a, row in columns.items()}
+
+
 HELPERS = (_array, _sum_to, _unsum, _count, _mm_left, _mm_right, _sigmoid, _log_sigmoid, _logsumexp, _softmax,
-           _inside, _pow, _log_nz, _gate, _share)
+           _inside, _pow, _log_nz, _gate, _share, _tangent, _hessian)

@@ -7,7 +7,8 @@ Node attributes (one dict per node):
   params  an op's constant parameters as (name, value) pairs in its row's order: the axis of
           sum, the bounds of clip (absent when the op has none)
   line    the model line the node comes from (1-based)
-  role    "forward" or "backward" (nodes the adjoint pass made)
+  role    "forward", "backward" (nodes the adjoint pass made) or "tangent" (nodes the forward pass made)
+  tangent_of on the input node of a direction (passes.forward): the name of the input it moves
   adj_of  on a backward node: the node whose adjoint it is (names the gradient variable d_<name>)
   grad_of on the final gradient node of an input: that input's name
   expr    at the equation level: the equation's right-hand side as an irgraph.ir.expr.Expr (None for inputs)
@@ -67,6 +68,11 @@ class Meta:
     # after adjoint, {node id as parsed: the node holding ∂output/∂it (possibly still broadcast larger)},
     # only for parsed nodes no earlier pass merged with another (those have no adjoint of their own)
     adjoints: dict | None = None
+    # Once passes.forward ran: {input name: the input node of its direction}, and the tangent of the output
+    # (jvp: a node id) or of each gradient (hvp: {input name: node id}, the Hessian times the direction).
+    tangent_inputs: dict | None = None
+    jvp: str | None = None
+    hvp: dict | None = None
 
     def __post_init__(self):
         for f in ("outputs", "lines", "log"):  # lists given (the networkx attributes are lists): kept as tuples
@@ -88,6 +94,9 @@ class Meta:
         for key in ("values", "adjoints"):
             if getattr(self, key) is not None:
                 d[key] = dict(getattr(self, key))
+        for key in ("tangent_inputs", "jvp", "hvp"):
+            if getattr(self, key) is not None:
+                d[key] = getattr(self, key)
         return d
 
 
@@ -152,7 +161,7 @@ class Graph:
     @property
     def inputs(self):
         """Names of the inputs (names used but never defined), in order of first use."""
-        return [n for n, d in self._nodes().items() if d["op"] == "input"]
+        return [n for n, d in self._nodes().items() if d["op"] == "input" and "tangent_of" not in d]
 
     @property
     def outputs(self):
@@ -403,8 +412,10 @@ class Graph:
         meta = self.meta
         for o in meta.outputs:
             assert o in nodes, f"output {o} is not a node"
-        for name, node in (meta.grads or {}).items():
-            assert node in nodes, f"gradient of {name} is not a node"
+        for key in ("grads", "tangent_inputs", "hvp"):
+            for name, node in (getattr(meta, key) or {}).items():
+                assert node in nodes, f"{key} of {name} is not a node"
+        assert meta.jvp is None or meta.jvp in nodes, f"jvp {meta.jvp} is not a node"
         return self
 
 

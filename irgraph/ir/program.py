@@ -63,6 +63,9 @@ class Program:
     inputs: tuple  # ((input name, variable), ...)
     output: tuple  # (output name, variable)
     grads: tuple  # ((input name, variable), ...)
+    tangents: tuple = ()  # forward mode: ((input name, variable of its direction), ...)
+    jvp: tuple = ()  # ((output name, variable of its tangent),) in a forward-mode program
+    hvp: tuple = ()  # ((input name, variable of its gradient's tangent), ...): the Hessian times the direction
     graph: object = field(repr=False, default=None)  # the compiled Graph it was scheduled from
     lines: tuple = field(repr=False, default=())  # the model text, for error messages
     log: tuple = field(repr=False, default=())  # (pass name, nodes before, nodes after) per pass
@@ -74,11 +77,23 @@ class Program:
 
     @property
     def wrt(self):
-        return [name for name, _ in self.grads]
+        return [name for name, _ in (self.grads or self.tangents)]
+
+    @property
+    def order(self):
+        """2 when the program also differentiates its gradient (Hessians), else 1."""
+        return 2 if self.hvp else 1
+
+    @functools.cached_property
+    def sweep_start(self):
+        """The index of the first instruction of the tangent sweep (the end when there is none)."""
+        return next((i for i, ins in enumerate(self.instrs) if ins.role == "tangent"), len(self.instrs))
 
     @functools.cached_property
     def source(self):
-        """A standalone Python module defining value_and_grad(inputs, xp=None) -> (value, grads)."""
+        """A standalone Python module defining value_and_grad(inputs, xp=None) -> (value, grads); at order 2
+        also value_grad_hessian(inputs, xp=None) -> (value, grads, hessian) and linearize; a forward-mode
+        program defines jvp(inputs, tangents, xp=None) -> (value, tangent)."""
         return codegen.generate(self)
 
     def source_for(self, backend="numpy", inputs=None):
@@ -88,6 +103,9 @@ class Program:
             return self.source
         if backend != "numba":
             raise Error(f"unknown backend {backend!r}; choose numpy or numba")
+        if self.tangents:
+            raise Error("the numba backend computes values and gradients only; a second-order (or forward-mode) "
+                        "program has the numpy module only (backend numpy)")
         from ..backends import numba_backend
 
         if inputs is None:
@@ -102,7 +120,7 @@ class Program:
     def stats(self):
         """Instruction counts. `sum_to` (undoing broadcasting; a no-op when shapes already match) is
         counted apart from the arithmetic, in `unbroadcasts`."""
-        count = {"forward": 0, "backward": 0}
+        count = {"forward": 0, "backward": 0, "partials": 0, "tangent": 0}
         unbroadcasts = 0
         for ins in self.instrs:
             if ins.op == "sum_to":
@@ -115,6 +133,7 @@ class Program:
         return {
             "forward_ops": count["forward"],
             "backward_ops": count["backward"],
+            **({"tangent_ops": count["partials"] + count["tangent"]} if self.tangents else {}),
             "unbroadcasts": unbroadcasts,
             "instructions": len(self.instrs),
             "inputs": len(self.inputs),
@@ -125,7 +144,12 @@ class Program:
 
     def __str__(self):
         ins = ", ".join(v for _, v in self.inputs)
-        lines = [f"program({ins}) -> {self.output[1]}, grads({', '.join(self.wrt)})"]
+        head = f"program({ins}) -> {self.output[1]}"
+        if self.grads:
+            head += f", grads({', '.join(self.wrt)})"
+        if self.tangents:
+            head += f"; directions({', '.join(v for _, v in self.tangents)})"
+        lines = [head]
         role = None
         for i in self.instrs:
             if i.role != role:
@@ -133,7 +157,8 @@ class Program:
                 lines.append(f"  # {role}")
             free = f"    ; drop {', '.join(i.frees)}" if i.frees else ""
             lines.append(f"  {i}{free}")
-        lines.append(f"  return {self.output[1]}, {{{', '.join(f'{n}: {v}' for n, v in self.grads)}}}")
+        lines.append(f"  return {self.output[1]}, {{{', '.join(f'{n}: {v}' for n, v in self.grads)}}}"
+                     + "".join(f", {{{', '.join(f'{n}: {v}' for n, v in t)}}}" for t in (self.jvp, self.hvp) if t))
         return "\n".join(lines)
 
     def __repr__(self):
@@ -185,11 +210,14 @@ class Program:
     def run(self, inputs, device="auto", check_finite=False, chunks=None):
         """Evaluate the output and its gradients on `device`: "auto" (a GPU, else Numba for large inputs,
         else NumPy), "numpy", "numba", "cupy" or "dask". Each new input signature is checked once, then
-        compiled code runs directly.
+        compiled code runs directly. An order-2 program gives the Hessian too (`res.hessian`), on numpy or
+        cupy.
 
         A NaN or Inf is a NonFiniteWarning naming the first equation that made it; with check_finite=True
         it is an irgraph.Error instead. chunks (device "dask" only): rows per chunk, or {input name: dask
         chunks}; see backends/dask.py."""
+        if self.tangents:  # forward mode or second order: the generated module, else the interpreter
+            return dispatch.run_higher(self, inputs, device, check_finite)
         if device == "dask":
             return dask_device.run(self, inputs, chunks, check_finite)
         call = self.__dict__.get("_dispatch")

@@ -1,10 +1,12 @@
-"""Rebuilder: copy a graph node by node in topological order, letting a pass replace nodes on the way.
+"""Rebuilder: copy a graph node by node in topological order, letting a pass replace nodes on the way;
+Extender: append nodes to a graph (the sweeps).
 
 The one graph builder the rewriting passes share (simplify, cse): fresh node ids, the Kahn order of
 Graph.topo, static shape classes of the new nodes, and the node view algebra.rewrite reads through.
 """
 
 from .algebra import rewrite
+from .expr import G, postorder
 from .graph import Graph
 from .shapes import SCALAR, shape_class
 
@@ -61,7 +63,7 @@ class Rebuilder:
     def finish(self):
         meta = self.graph.meta
         outputs = [self._named_output(o) for o in meta.outputs]
-        grads = None if meta.grads is None else {k: self.rep[v] for k, v in meta.grads.items()}
+        grads, hvp = ({k: self.rep[v] for k, v in d.items()} if d is not None else None for d in (meta.grads, meta.hvp))
         values = meta.values
         if values is None:  # the first rebuild: every forward node as parsed
             values = {n: n for n, d in self.old_nodes.items() if d["op"] != "const" and d.get("role") != "backward"}
@@ -69,7 +71,7 @@ class Rebuilder:
         return Graph.from_args(self.nodes, self.operands, ordered=True, **dict(vars(meta), next_id=self.next_id, grads=grads,
                                                                   outputs=outputs,
                                                                   values={k: self.rep[v] for k, v in values.items()},
-                                                                  adjoints=adjoints))
+                                                                  adjoints=adjoints, hvp=hvp, jvp=self.rep.get(meta.jvp)))
 
     def _named_output(self, o):
         """The output's replacement, still under the user's name: `loss = x` or `loss = 3*2` become an
@@ -121,3 +123,65 @@ class Rebuilder:
         return node
 
 
+
+
+class Extender:
+    """Append nodes to a graph: the builder of the sweeps (passes.adjoint, passes.forward).
+
+    The attribute dicts of the graph's own nodes stay shared with it until `note` changes one; every node
+    made gets `role` and the current `line`.
+    """
+
+    def __init__(self, graph, role):
+        self.graph = graph
+        self.nodes, self.args = graph.parts()  # attribute dicts shared with `graph`: see note()
+        self.partials = graph.partials() or {}
+        self.next_id = graph.meta.next_id
+        self.role, self.line = role, None
+        self.made = set()  # the nodes this sweep created (their attribute dicts are its own)
+
+    def new(self, op, args=(), **attrs):
+        node = f"%{self.next_id}"
+        self.next_id += 1
+        self.nodes[node] = {**attrs, "op": op, "role": self.role, "line": self.line}
+        self.made.add(node)
+        if args:
+            self.args[node] = tuple(args)
+        return node
+
+    def note(self, node, key, value, only_if_unset=False):
+        """Set an attribute of `node`, copying its attribute dict first when it belongs to the input graph."""
+        if node not in self.made:
+            self.nodes[node] = dict(self.nodes[node])
+            self.made.add(node)
+        if not (only_if_unset and key in self.nodes[node]):
+            self.nodes[node][key] = value
+
+    def instantiate(self, expr, g=None):
+        """Turn an expression over node references (a partial) into new nodes; G stands for the node `g`."""
+        if expr.op == "var":  # most partials name an existing node: nothing to build
+            return expr.attr[0]
+        made = {}
+        for e in postorder(expr):
+            if e.op == "var":
+                made[e] = e.attr[0]
+            elif e.op == "const":
+                made[e] = self.new("const", value=e.attr)
+            elif e is G:
+                made[e] = g
+            else:
+                made[e] = self.new(e.op, [made[a] for a in e.args], **({"params": e.attr} if e.attr else {}))
+        return made[expr]
+
+    def shape_keys(self, topo):
+        """Static shape classes of the given nodes, in topological order (see shapes.shape_class)."""
+        key = {}
+        for n in topo:
+            key[n] = shape_class(n, self.nodes[n]["op"], [key[a] for a in self.args.get(n, ())])
+        return key
+
+    def finish(self, **meta):
+        """The graph with the new nodes; `meta` replaces fields of the input graph's Meta."""
+        # New nodes come after their operands, so a graph listed in order stays in order.
+        return Graph.from_args(self.nodes, self.args, ordered=self.graph.ordered,
+                               **dict(vars(self.graph.meta), next_id=self.next_id, **meta))
