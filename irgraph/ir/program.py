@@ -173,11 +173,15 @@ class Program:
 
         SSA (each variable assigned once, never over an input); every variable read is defined before and
         not yet dropped; each drop comes at the variable's last read, once, and never drops the output or a
-        gradient; each op is known and gets as many operands as its row says.
+        gradient; the tangent sweep, which may run many times, drops only its own values; each op is known and
+        gets as many operands as its row says.
         """
-        kept = {self.output[1]} | {v for _, v in self.grads}
-        live = {v for _, v in self.inputs}
-        assert len(live) == len(self.inputs), f"an input variable is listed twice: {self.inputs}"
+        kept = {self.output[1]} | {v for _, v in (*self.grads, *self.jvp, *self.hvp)}
+        live = {v for _, v in (*self.inputs, *self.tangents)}  # the directions are inputs of the tangent sweep
+        assert len(live) == len(self.inputs) + len(self.tangents), f"an input variable is listed twice: {self.inputs}"
+        start = self.sweep_start
+        assert all(i.role == "tangent" for i in self.instrs[start:]), "the tangent sweep is not the last part"
+        swept = {i.out for i in self.instrs[start:]} | {v for _, v in self.tangents}
         last = {}
         for i, ins in enumerate(self.instrs):
             for a in ins.args:
@@ -197,13 +201,15 @@ class Program:
             live.add(ins.out)
             for f in ins.frees:
                 assert f in live, f"{where} drops {f}, which is not live"
+                assert i < start or f in swept, f"{where} drops {f}, which the sweep needs each time it runs"
                 assert f not in kept, f"{where} drops {f}, which the program returns"
                 assert last.get(f) == i, f"{where} drops {f} before its last use (instruction {last.get(f, -1) + 1})"
                 live.discard(f)
         for v in kept:
             assert v in live, f"the program returns {v}, which is not defined (or was dropped)"
         for v, i in last.items():
-            assert v in kept or v in self.instrs[i].frees, f"{v} is not dropped after its last use"
+            assert v in kept or v in self.instrs[i].frees or (self.tangents and v not in swept), (
+                f"{v} is not dropped after its last use")  # primal values outlive the sweep, which may run again
         return self
 
     # ---- running ----------------------------------------------------------------------------------------
