@@ -14,6 +14,7 @@ MATMULS = [((2, 3), (3, 4)), ((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 
 EXAMPLES = (
     [("matmul", s, None) for s in MATMULS]
     + [(op, ((2, 3),), axis) for op in ("sum", "mean", "logsumexp") for axis in (None, 0, -1)]
+    + [("softmax", ((2, 3),), axis) for axis in (0, -1)]
     + [("transpose", ((2, 3),), None), ("transpose", ((4,),), None)]
     + [("sum_to", ((2, 3), (3,)), None), ("sum_to", ((2, 3), (2, 1)), None), ("sum_to", ((), (3,)), None),
        ("sum_to", ((3,), (2, 3)), None)]
