@@ -86,6 +86,8 @@ def _parser():
     c.add_argument("--stats", action="store_true", help="print instruction counts (to stderr with -o)")
     c.add_argument("--backend", default="numpy", choices=["numpy", "numba"],
                    help="numpy: the array-API module; numba: fused kernels for the shapes of --set/--inputs")
+    c.add_argument("--hessian", action="store_true",
+                   help="a second-order module: value_grad_hessian(inputs) returns the Hessian too")
     _values(c)
 
     r = command("run", _run, "evaluate the model and its gradients")
@@ -99,6 +101,7 @@ def _parser():
     r.add_argument("--json", action="store_true", help='print {"value": ..., "grads": {...}} as JSON')
     r.add_argument("--check-finite", action="store_true",
                    help="a NaN or Inf is an error naming the first equation that made it (default: a warning)")
+    r.add_argument("--hessian", action="store_true", help="print the Hessian too (second derivatives)")
 
     d = command("render", _render, "draw the annotated graph with Graphviz")
     _common(d)
@@ -139,7 +142,7 @@ def _values(c):
 def _compile(args):
     import irgraph
 
-    prog = irgraph.compile(_graph(args), wrt=_wrt(args))
+    prog = irgraph.compile(_graph(args), wrt=_wrt(args), order=2 if args.hessian else 1)
     stats = "\n".join(f"{k}: {v}" for k, v in prog.stats.items())
     if args.backend == "numba":
         if not (args.set or args.inputs):
@@ -162,7 +165,7 @@ def _run(args):
     import irgraph
 
     inputs = _inputs(args)  # first: a JSON inputs file may name --wrt and --output
-    prog = irgraph.compile(_graph(args), wrt=_wrt(args))
+    prog = irgraph.compile(_graph(args), wrt=_wrt(args), order=2 if args.hessian else 1)
     with _dask_session(args):
         res = prog.run(inputs, device=args.device, check_finite=args.check_finite, **_dask_options(args))
     if args.verbose:
@@ -171,11 +174,16 @@ def _run(args):
     res = res.to_numpy()
     name = prog.output[0]
     if args.json:
-        print(json.dumps({"value": _plain(res.value), "grads": {k: _plain(v) for k, v in res.grads.items()}}))
+        out = {"value": _plain(res.value), "grads": {k: _plain(v) for k, v in res.grads.items()}}
+        if res.hessian is not None:
+            out["hessian"] = {a: {b: _plain(h) for b, h in row.items()} for a, row in res.hessian.items()}
+        print(json.dumps(out))
         return
     print(f"{name} = {_show(res.value)}")
     for k, v in res.grads.items():
         print(f"d{name}/d{k} = {_show(v)}")
+    if res.hessian is not None:
+        print(_hessian_text(name, res.hessian))
 
 
 def _render(args):
@@ -290,6 +298,26 @@ def _take_options(args, options, where):
             setattr(args, k, v)
     if taken:
         print(f"irgraph: using {' '.join(taken)} from {where}", file=sys.stderr)
+
+
+def _hessian_text(name, hessian):
+    """The Hessian as a table when every input is a scalar or a vector (one row per element), else as the
+    shapes of its blocks."""
+    names = list(hessian)
+    sizes = {a: numpy.shape(hessian[a][a])[:numpy.ndim(hessian[a][a]) // 2] for a in names}
+    if any(len(s) > 1 for s in sizes.values()):
+        lines = [f"Hessian of {name}: blocks d²{name}/da db of shape a.shape + b.shape (--json prints them)"]
+        lines += [f"  {a}, {b}: shape {numpy.shape(hessian[a][b])}" for a in names for b in names]
+        return "\n".join(lines)
+    labels = [a if not s else f"{a}[{i}]" for a, s in sizes.items() for i in range(s[0] if s else 1)]
+    rows = [numpy.concatenate([numpy.reshape(hessian[a][b], (sizes[a][0] if sizes[a] else 1, -1)) for b in names],
+                              axis=1) for a in names]
+    table = numpy.concatenate(rows, axis=0)
+    width = max(10, *(len(label) for label in labels)) + 1
+    lines = [f"Hessian of {name}:", " " * width + "".join(f"{label:>{width}}" for label in labels)]
+    for label, row in zip(labels, table):
+        lines.append(f"{label:>{width}}" + "".join(f"{float(x):>{width}.6g}" for x in row))
+    return "\n".join(lines)
 
 
 def _plain(x):

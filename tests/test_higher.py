@@ -2,6 +2,7 @@
 jax.hessian, jvp of grad) on the shared corpus and on seeded random models, and against finite differences
 of the gradient."""
 
+import json
 import re
 
 import numpy as np
@@ -307,3 +308,44 @@ def test_random_models_hessian_and_jvp_match_jax(seed):
     for name in wrt:
         assert np.asarray(hv[name]).dtype == np.float32, f"{text}\n(Hv)[{name}] is {np.asarray(hv[name]).dtype}"
         assert_close(hv[name], want_hv[name], f"{text}\nfloat32 (Hv)[{name}]", rtol=2e-3, atol=2e-3)
+
+
+# ---- the CLI: irgraph compile --hessian, irgraph run --hessian -------------------------------------------------
+
+def test_cli_run_hessian_prints_the_seed_models_table(tmp_path, capsys):
+    from irgraph.cli import main
+
+    (tmp_path / "seed.eq").write_text(SEED)
+    sets = [f"--set={k}={v}" for k, v in SEED_INPUTS.items()]
+    assert main(["run", str(tmp_path / "seed.eq"), "--wrt", "b,w1,w2", *sets, "--hessian"]) == 0
+    out = capsys.readouterr().out
+    assert "Hessian of loss:" in out
+    rows = {line.split()[0]: [float(x) for x in line.split()[1:]] for line in out.splitlines()[-3:]}
+    assert rows == {"b": [2, 3, -1], "w1": [3, 4.5, -1.5], "w2": [-1, -1.5, 0.5]}
+
+
+def test_cli_run_hessian_json_and_shapes_of_matrix_blocks(tmp_path, capsys):
+    from irgraph.cli import main
+
+    (tmp_path / "m.eq").write_text("loss = sum((A @ x)^2)")
+    args = ["run", str(tmp_path / "m.eq"), "--set", "A=[[1, 2], [3, 4]]", "--set", "x=[1, -1]", "--hessian"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "A, A: shape (2, 2, 2, 2)" in out and "x, A: shape (2, 2, 2)" in out
+    assert main([*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    A = np.array([[1.0, 2], [3, 4]])
+    np.testing.assert_allclose(data["hessian"]["x"]["x"], 2 * A.T @ A)
+
+
+def test_cli_compile_hessian_writes_a_second_order_module(tmp_path, capsys):
+    from irgraph.cli import main
+
+    (tmp_path / "seed.eq").write_text(SEED)
+    assert main(["compile", str(tmp_path / "seed.eq"), "--wrt", "b,w1,w2", "--hessian", "--stats"]) == 0
+    out = capsys.readouterr().out
+    namespace = {}
+    exec(compile(out, "generated.py", "exec"), namespace)  # noqa: S102 (running generated code is the test)
+    _, _, H = namespace["value_grad_hessian"](SEED_INPUTS)
+    assert float(H["w1"]["w1"]) == pytest.approx(2 * 1.5**2)
+    assert "# tangent_ops:" in out
