@@ -7,12 +7,18 @@ import re
 
 import numpy as np
 import pytest
-from cases import CASE_IDS, CASES, EXAMPLES, jax_namespace, to_numpy
+from cases import CASE_IDS, CASES, DEVICES, EXAMPLES, jax_namespace, to_numpy
 
 import irgraph
 
 J = jax_namespace()
 needs_jax = pytest.mark.skipif(J is None, reason="JAX is not installed (pip install -e '.[dev]')")
+
+@pytest.fixture(params=[d for d in DEVICES if d.values[0] in ("numpy", "cupy")])
+def device(request):
+    """Second order runs on NumPy and CuPy (numba and dask are errors: see test_numba_and_dask_say_so)."""
+    return request.param
+
 
 SEED = (EXAMPLES / "linear.eq").read_text()
 SEED_INPUTS = {"x1": 1.5, "x2": -0.5, "y": 2.0, "b": 0.1, "w1": 0.2, "w2": 0.3}
@@ -148,7 +154,7 @@ def test_order_2_source_is_standalone_and_agrees_with_run(case):
     assert "irgraph" not in {m.split(".")[0] for m in namespace if isinstance(m, str)}
     inputs = case.inputs(seed=12)
     value, grads, hessian = namespace["value_grad_hessian"](inputs)
-    res = prog.run(inputs)
+    res = prog.run(inputs, check_finite=True)  # the interpreter, instruction by instruction
     np.testing.assert_allclose(value, res.value, rtol=1e-13)
     for a in case.wrt:
         np.testing.assert_allclose(grads[a], res.grads[a], rtol=1e-13, atol=1e-15)
@@ -188,6 +194,18 @@ def test_direction_missing_an_input_names_it():
 def test_hessian_of_a_vector_output_suggests_a_reduction():
     with pytest.raises(irgraph.Error, match="sum"):
         irgraph.hessian("h = w * w", wrt=["w"])({"w": np.ones(3)})
+
+
+@pytest.mark.parametrize("where", ["numba", "dask"])
+def test_numba_and_dask_say_so(where):
+    prog = irgraph.compile(SEED, wrt=["w1"], order=2)
+    with pytest.raises(irgraph.Error, match=f"device '{where}' runs value-and-gradient programs only, not a second"):
+        prog.run(SEED_INPUTS, device=where)
+    for f in (irgraph.hessian(SEED, wrt=["w1"], device=where), irgraph.jvp(SEED, wrt=["w1"], device=where)):
+        with pytest.raises(irgraph.Error, match=f"device '{where}'"):
+            f(SEED_INPUTS) if f.program.hvp else f(SEED_INPUTS, {"w1": 1.0})
+    with pytest.raises(irgraph.Error, match="numba backend computes values and gradients only"):
+        prog.source_for("numba", SEED_INPUTS)
 
 
 @pytest.mark.parametrize("kwargs", [{"order": 3}, {"mode": "sideways"}, {"order": 2, "mode": "forward"}])
