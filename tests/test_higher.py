@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import pytest
-from cases import CASE_IDS, CASES, DEVICES, EXAMPLES, jax_namespace, to_numpy
+from cases import CASE_IDS, CASES, DEVICES, EXAMPLES, ROOT, jax_namespace, to_numpy
 
 import irgraph
 
@@ -367,3 +367,13 @@ def test_cli_compile_hessian_writes_a_second_order_module(tmp_path, capsys):
     _, _, H = namespace["value_grad_hessian"](SEED_INPUTS)
     assert float(H["w1"]["w1"]) == pytest.approx(2 * 1.5**2)
     assert "# tangent_ops:" in out
+
+
+def test_readme_shows_what_run_hessian_prints(capsys):
+    from irgraph.cli import main
+
+    command = "$ irgraph run examples/linear.eq --inputs examples/linear.json --wrt b,w1,w2 --hessian\n"
+    shown = (ROOT / "README.md").read_text(encoding="utf-8").split(command)[1].split("```")[0]
+    assert main(["run", str(ROOT / "examples/linear.eq"), "--inputs", str(ROOT / "examples/linear.json"),
+                 "--wrt", "b,w1,w2", "--hessian"]) == 0
+    assert capsys.readouterr().out == shown

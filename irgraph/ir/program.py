@@ -164,6 +164,9 @@ class Program:
     def __repr__(self):
         s = self.stats
         wrt = f"wrt {', '.join(self.wrt)}" if self.wrt else "no gradients"
+        if self.tangents:
+            return (f"<irgraph.Program {self.output[0]}, {wrt}: {s['forward_ops']} forward, {s['backward_ops']} "
+                    f"backward and {s['tangent_ops']} tangent instructions>")
         return (f"<irgraph.Program {self.output[0]}, {wrt}: {s['forward_ops']} forward and "
                 f"{s['backward_ops']} backward instructions>")
 
