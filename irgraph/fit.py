@@ -125,7 +125,7 @@ def fit(model, data, init="zeros", wrt=None, optimizer="adam", lr=None, steps=10
     runner = _runner(graph, list(params), device, chunks)
     train, val, batches = runner.prepare(values, val_split, batch_size, rng)
     val_runner = _runner(graph, [], runner.device, chunks) if val is not None else None
-    update = _optimizer(optimizer, lr, runner.xp, graph, list(params), output)
+    update = _optimizer(optimizer, lr, runner, graph, params)
 
     fixed = {**train, **constants}
     params = {k: runner.to_device(v) for k, v in params.items()}
@@ -359,10 +359,11 @@ class _DaskRunner(_Runner):
 
 # ---- optimisers ---------------------------------------------------------------------------------------------
 
-def _optimizer(name, lr, xp, graph, wrt, output):
+def _optimizer(name, lr, runner, graph, params):
     """update(params, grads, inputs) -> new params, for the named optimiser (state kept in the closure)."""
     if name == "newton":
-        return _newton(lr, graph, wrt, output)
+        return _newton(lr, runner, graph, params)
+    xp = runner.xp
     state = {"t": 0, "m": {}, "v": {}}
     beta1, beta2, eps, mu = 0.9, 0.999, 1e-8, 0.9
 
@@ -370,9 +371,7 @@ def _optimizer(name, lr, xp, graph, wrt, output):
         state["t"] += 1
         t, new = state["t"], {}
         for k, p in params.items():
-            g = grads[k]
-            if getattr(g, "shape", ()) != p.shape:  # a gradient that is a constant comes back as a number
-                g = xp.broadcast_to(xp.asarray(g, dtype=p.dtype), p.shape)
+            g = _full(xp, grads[k], p)
             if name == "sgd":
                 new[k] = p - lr * g
             elif name == "momentum":
@@ -387,8 +386,55 @@ def _optimizer(name, lr, xp, graph, wrt, output):
     return update
 
 
-def _newton(lr, graph, wrt, output):
-    raise Error("optimizer 'newton' needs irgraph.hessian, which this version of irgraph does not have yet")
+def _full(xp, g, p):
+    """The gradient at its parameter's shape: a gradient that is a constant comes back as a number."""
+    if getattr(g, "shape", ()) != p.shape:
+        g = xp.broadcast_to(xp.asarray(g, dtype=p.dtype), p.shape)
+    return g
+
+
+NEWTON_MAX_PARAMS = 1000  # a step builds the P x P Hessian from P Hessian-vector products and solves it
+
+
+def _newton(lr, runner, graph, params):
+    """Exact Newton steps: p <- p - lr * H^-1 g, with H the Hessian of the loss in all the parameters
+    flattened into one vector (irgraph.hessian), solved on the host."""
+    from .higher import hessian
+
+    wrt = list(params)
+    sizes = [int(numpy.size(params[k])) for k in wrt]
+    total = sum(sizes)
+    if total > NEWTON_MAX_PARAMS:
+        raise Error(f"optimizer 'newton' solves with the full Hessian, and the parameters {', '.join(wrt)} have "
+                    f"{total} entries (at most {NEWTON_MAX_PARAMS}); use adam (or sgd, momentum) instead")
+    if runner.device == "dask":
+        raise Error("optimizer 'newton' runs on numpy or cupy, not on device 'dask' (the Hessian is not computed "
+                    "on Dask arrays); use adam, or --device numpy")
+    second = hessian(graph, wrt=wrt, device="cupy" if runner.device == "cupy" else "numpy")
+    xp, state = runner.xp, {"step": 0}
+
+    def update(params, grads, inputs):
+        state["step"] += 1
+        h = second(inputs)
+        matrix = numpy.block([[numpy.reshape(h[a][b], (m, n)) for b, n in zip(wrt, sizes)]
+                              for a, m in zip(wrt, sizes)])
+        g = numpy.concatenate([numpy.ravel(devices.to_numpy(_full(xp, grads[k], params[k]))) for k in wrt])
+        if not numpy.all(numpy.isfinite(matrix)):
+            raise Error(f"optimizer 'newton': the Hessian of the loss is not finite at step {state['step']}; "
+                        "use adam (or a smaller --lr)")
+        if numpy.linalg.matrix_rank(matrix) < total:
+            raise Error(f"optimizer 'newton': the Hessian of the loss with respect to {', '.join(wrt)} is singular "
+                        f"at step {state['step']} (the loss is flat along some direction of the parameters, so the "
+                        "Newton step is not defined); use adam (or sgd, momentum) instead")
+        step = numpy.linalg.solve(matrix, g)
+        new, at = {}, 0
+        for k, n in zip(wrt, sizes):
+            p = params[k]
+            new[k] = p - lr * xp.asarray(step[at:at + n].reshape(p.shape), dtype=p.dtype)
+            at += n
+        return new
+
+    return update
 
 
 # ---- progress --------------------------------------------------------------------------------------------------

@@ -355,6 +355,18 @@ def test_fit_diverging_names_the_step_and_still_writes_finite_parameters(tmp_pat
     assert set(learned) == {"b", "w1", "w2"} and all(np.isfinite(v) for v in learned.values())
 
 
+def test_fit_newton_reaches_least_squares_in_one_step(tmp_path):
+    data = write_linear_csv(tmp_path / "data.csv")
+    done = irgraph_command("fit", str(EXAMPLES / "linreg.eq"), "--data", "data.csv", "--init", "zeros", "--shape",
+                           "b=scalar,w1=scalar,w2=scalar", "--optimizer", "newton", "--steps", "1", "-o",
+                           "learned.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith("fit: 1 steps of newton (lr 1) in ")
+    a = np.stack([np.ones_like(data["x1"]), data["x1"], data["x2"]], axis=1)
+    want = dict(zip(["b", "w1", "w2"], np.linalg.lstsq(a, data["y"], rcond=None)[0]))
+    assert json.loads((tmp_path / "learned.json").read_text()) == pytest.approx(want, abs=1e-4)
+
+
 @pytest.mark.parametrize("argv, fragment", [
     (["--shape", "b=scalar"], "needs the shape of 'w1', 'w2'"),
     (["--shape", "b=scalar,w1=scalar,w2=scalar", "--optimizer", "lbfgs"], "invalid choice"),

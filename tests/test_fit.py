@@ -266,3 +266,48 @@ def test_saved_parameters_run_with_the_data(tmp_path):
     assert learned == pytest.approx({k: float(v) for k, v in result.params.items()})
     res = irgraph.compile(LINREG).run({**data, **learned})
     assert res.value == pytest.approx(result.loss)
+
+
+# ---- newton ------------------------------------------------------------------------------------------------
+
+def test_newton_reaches_the_least_squares_solution_in_one_step():
+    data = linear_data()
+    result = irgraph.fit(LINREG, data, "zeros", shapes=SCALARS, optimizer="newton", steps=1, progress=False)
+    for name, value in lstsq(data).items():
+        assert result.params[name] == pytest.approx(value, abs=1e-4)
+    assert result.lr == 1.0  # newton's default step: the whole Newton step
+    again = irgraph.fit(LINREG, data, result.params, optimizer="newton", steps=1, progress=False)
+    for name, value in result.params.items():  # at the minimum the step is 0
+        assert again.params[name] == pytest.approx(value, abs=1e-12)
+
+
+def test_newton_on_logistic_regression_matches_the_reference():
+    train, test = logistic_data(2000, seed=2), logistic_data(1000, seed=3)
+    result = irgraph.fit(LOGISTIC, train, "zeros", shapes="w=3,b=scalar", optimizer="newton", steps=12,
+                         progress=False)
+    assert np.all(np.diff(result.history["loss"]) < 1e-12)  # down at every step, to rounding once converged
+    w, b = newton_logistic(train["X"], train["y"])  # written out in this file
+    np.testing.assert_allclose(result.params["w"], w, rtol=1e-8)
+    assert result.params["b"] == pytest.approx(b, rel=1e-8)
+    w, b = reference_logistic(train["X"], train["y"])  # scikit-learn when installed
+    np.testing.assert_allclose(result.params["w"], w, rtol=1e-4)
+    assert result.params["b"] == pytest.approx(b, rel=1e-4)
+    predicted = (test["X"] @ result.params["w"] + result.params["b"]) > 0
+    assert np.mean(predicted == test["y"]) >= 0.95
+
+
+def test_newton_damped_by_lr_takes_that_fraction_of_the_step():
+    result = irgraph.fit(QUADRATIC, {"c": np.array([1.0, -2.0])}, {"w": np.zeros(2)}, optimizer="newton", lr=0.5,
+                         steps=1, progress=False)
+    np.testing.assert_allclose(result.params["w"], [0.5, -1.0])  # H = 2I, g = -2c: half of the step to c
+
+
+@pytest.mark.parametrize("model, data, init, fragment", [
+    ("loss = sum((w - c)^2)", {"c": np.zeros(1001)}, {"w": np.ones(1001)}, "have 1001 entries (at most 1000); use adam"),
+    ("loss = (a + b - y)^2", {"y": 1.0}, {"a": 0.0, "b": 0.0}, "with respect to a, b is singular at step 1"),
+    ("loss = sum(relu(w) * c)", {"c": np.ones(2)}, {"w": np.ones(2)}, "singular at step 1"),
+])
+def test_newton_errors_suggest_adam(model, data, init, fragment):
+    with pytest.raises(irgraph.Error, match="adam") as info:
+        irgraph.fit(model, data, init, optimizer="newton", steps=2, progress=False)
+    assert fragment in str(info.value)
