@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """irgraph reference benchmarks (not part of the test suite).
 
-    python benchmarks/run.py [--quick] [--device numpy|cupy] [--only W1,W3] [--no-json]
+    python benchmarks/run.py [--quick] [--device numpy|cupy] [--only W1,W3,W5] [--no-json]
 
 W1  seed model (examples/linear.eq) on Python floats: generated value_and_grad vs a hand-written Python
     function with the same interface (dict in, (value, dict) out); prog.run shown for information.
 W2  linear regression (examples/linreg.eq), 10^6 float64 samples: generated vs hand-written array code.
 W3  two-layer tanh MLP (examples/mlp.eq), X (64, 4096), hidden 256: generated vs hand-written backprop.
 W4  compile time of the chain y_{k+1} = sin(y_k)*y_k + w_k, wrt y0 and every w_k, depth 10 .. 10^5.
+W5  second order: the Hessian-vector product of the W3 MLP (an order-2 program's linearize + hvp) against
+    jax.jit of forward-over-reverse, and against one gradient of the same model (target: HVP <= 4x one
+    gradient); the full Hessian of a 100-parameter logistic regression against jax.jit(jax.hessian).
 
 Every implementation's value and gradients are checked against the others (shapes exactly, values with
 np.allclose) before anything is timed; the hand-written baselines are also checked against the JAX
@@ -50,6 +53,7 @@ EXAMPLES = ROOT / "examples"
 RESULTS = ROOT / "benchmarks" / "results"
 RTOL, ATOL = 1e-6, 1e-9
 TARGETS = {"W1": 3.0, "W2": 1.25, "W3": 1.25}
+W5_HVP_PER_GRAD = 4.0  # issue 13: one Hessian-vector product costs at most this many gradients
 FUSED_TARGETS = {"W2": 0.5, "W3": 1.0}  # issue 9: device="numba" time / jax.jit time (JAX in float64)
 W1_RUN_LIMIT_S = 2e-6  # issue 9: prog.run on the seed model's floats, per call
 W4_DEPTHS = (10, 100, 1_000, 10_000, 100_000)
@@ -660,6 +664,149 @@ def _jax_chain_compile(jax, n):
     return time.perf_counter() - t0
 
 
+# ---- W5: second order ---------------------------------------------------------------------------------
+
+def logistic_data(n=1000, d=99, seed=0):
+    """A logistic regression with d weights and a bias: d + 1 = 100 parameters."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d))
+    y = (x @ rng.standard_normal(d) / math.sqrt(d) + 0.3 * rng.standard_normal(n) > 0).astype(float)
+    return {"X": x, "y": y}, {"w": 0.1 * rng.standard_normal(d), "b": 0.1}
+
+
+def jax_logistic(p, d):
+    jnp = sys.modules["jax.numpy"]
+    z = d["X"] @ p["w"] + p["b"]
+    s = 1 / (1 + jnp.exp(-z))
+    return -jnp.mean(d["y"] * jnp.log(s) + (1 - d["y"]) * jnp.log(1 - s))
+
+
+def _blocks(h):
+    """A nested Hessian {a: {b: block}} as the flat {"a,b": block} that mismatches() compares."""
+    return {f"{a},{b}": h[a][b] for a in h for b in h[a]}
+
+
+def workload_w5(args, xp, jax):
+    """(Workload of the MLP's HVP, Workload of the logistic Hessian): checked against JAX, then timed."""
+    device = args.device
+    sync = (lambda: xp.cuda.Device().synchronize()) if device == "cupy" else None
+    out = []
+
+    # The MLP of W3: HVP = value, gradient and the tangent sweep along v, as jax.jvp(jax.value_and_grad).
+    data, params = mlp_data()
+    rng = np.random.default_rng(1)
+    direction = {k: rng.standard_normal(np.shape(v)) for k, v in params.items()}
+    text = (EXAMPLES / "mlp.eq").read_text()
+    prog = irgraph.compile(text, wrt=list(params), order=2)
+    namespace = {"__name__": "irgraph_generated"}
+    exec(compile(prog.source, "<irgraph generated>", "exec"), namespace)  # noqa: S102 (what users do)
+    linearize = namespace["linearize"]
+    vg = load_generated(irgraph.compile(text, wrt=list(params)))
+    inputs = {k: xp.asarray(np.asarray(v, dtype=np.float64)) for k, v in {**data, **params}.items()}
+    v_dev = {k: xp.asarray(v) for k, v in direction.items()}
+
+    def hvp():
+        value, _, along = linearize(inputs, xp)
+        return value, along(v_dev)
+
+    wl = Workload("W5a", f"HVP of the tanh MLP (W3 sizes), forward over reverse [{device}]", device)
+    wl.stats = prog.stats
+    wl.add("irgraph hvp (generated)", lambda: (hvp, sync), kind="irgraph")
+    if jax is not None:
+        def make_jax():
+            def forward_over_reverse(p, d, t):
+                (value, _), (_, hv) = jax.jvp(jax.value_and_grad(lambda q: jax_mlp(q, d)), (p,), (t,))
+                return value, hv
+            f = jax.jit(forward_over_reverse)
+            p = {k: jax.device_put(np.asarray(v, dtype=np.float64)) for k, v in params.items()}
+            d = {k: jax.device_put(v) for k, v in data.items()}
+            t = {k: jax.device_put(v) for k, v in direction.items()}
+            return (lambda: jax.block_until_ready(f(p, d, t))), None
+        wl.add("jax.jit(jvp of value_and_grad)", make_jax)
+    good = wl.check("jax.jit(jvp of value_and_grad)" if jax is not None else "irgraph hvp (generated)")
+    grad_impl = Impl("irgraph gradient (generated)", lambda: vg(inputs, xp=xp), sync, kind="grad")
+    timings = {}
+    if any(im.kind == "irgraph" for im in good):
+        min_time, repeats = (0.05, 5) if args.quick else (0.2, 11)
+        timings = time_group(good + [grad_impl], min_time, repeats)
+    else:
+        wl.notes.append("irgraph is not timed: its answer did not check out")
+    out.append((wl, timings))
+
+    # The Hessian of a 100-parameter logistic regression: 100 tangent sweeps from one run of the gradient.
+    data, params = logistic_data()
+    text = (EXAMPLES / "logistic.eq").read_text()
+    prog = irgraph.compile(text, wrt=list(params), order=2)
+    namespace = {"__name__": "irgraph_generated"}
+    exec(compile(prog.source, "<irgraph generated>", "exec"), namespace)  # noqa: S102 (what users do)
+    vgh = namespace["value_grad_hessian"]
+    inputs = {k: (xp.asarray(v) if isinstance(v, np.ndarray) else v) for k, v in {**data, **params}.items()}
+
+    def hessian():
+        value, _, h = vgh(inputs, xp)
+        return value, _blocks(h)
+
+    size = sum(int(np.size(v)) for v in params.values())
+    wl = Workload("W5b", f"Hessian of logistic regression, {size} parameters, N={len(data['y'])} [{device}]", device)
+    wl.stats = prog.stats
+    wl.add("irgraph hessian (generated)", lambda: (hessian, sync), kind="irgraph")
+    if jax is not None:
+        def make_jax():
+            h = jax.jit(jax.hessian(jax_logistic))
+            f = jax.jit(jax_logistic)
+            p = {k: jax.device_put(np.asarray(v, dtype=np.float64)) for k, v in params.items()}
+            d = {k: jax.device_put(v) for k, v in data.items()}
+            return (lambda: jax.block_until_ready((f(p, d), _blocks(h(p, d))))), None
+        wl.add("jax.jit(jax.hessian)", make_jax)
+    good = wl.check("jax.jit(jax.hessian)" if jax is not None else "irgraph hessian (generated)")
+    timings = {}
+    if any(im.kind == "irgraph" for im in good):
+        min_time, repeats = (0.05, 5) if args.quick else (0.2, 11)
+        timings = time_group(good, min_time, repeats)
+    else:
+        wl.notes.append("irgraph is not timed: its answer did not check out")
+    out.append((wl, timings))
+    return out
+
+
+def print_w5(results):
+    """Both W5 parts, then the ratios: irgraph / JAX, and the HVP against one gradient."""
+    summary = {}
+    for wl, timings in results:
+        print(f"\n{wl.key}  {wl.title}")
+        if wl.stats:
+            s = wl.stats
+            print(f"    program: {s['forward_ops']} forward ops, {s['backward_ops']} backward ops, "
+                  f"{s.get('tangent_ops', 0)} tangent ops, {s['unbroadcasts']} unbroadcasts")
+        ir = next((t for t in timings.values() if t["kind"] == "irgraph"), None)
+        if timings:
+            print(f"    {'implementation':34} {'best':>10} {'median':>10} {'calls':>7}   irgraph/this")
+        for name, t in timings.items():
+            ratio = "" if t is ir else f"{ir['best'] / t['best']:.2f}x"
+            print(f"    {name:34} {fmt_time(t['best']):>10} {fmt_time(t['median']):>10} {t['calls']:>7}   {ratio}")
+        for note in wl.notes:
+            print(f"    note: {note}")
+        for p in wl.problems:
+            print(f"    WRONG: {p}")
+        jax_t = next((t for n, t in timings.items() if n.startswith("jax")), None)
+        summary[wl.key] = {"irgraph_s": ir and ir["best"], "jax_s": jax_t and jax_t["best"],
+                           "problems": wl.problems, "timings": timings}
+    a, b = summary.get("W5a", {}), summary.get("W5b", {})
+    grad = (a.get("timings") or {}).get("irgraph gradient (generated)")
+    print("\n== W5: second order (ratios of best-of times)")
+    if a.get("irgraph_s") and grad:
+        per_grad = a["irgraph_s"] / grad["best"]
+        a["hvp_per_grad"] = per_grad
+        a["verdict"] = "PASS" if per_grad <= W5_HVP_PER_GRAD else "MISS"
+        jax_ratio = f"{a['irgraph_s'] / a['jax_s']:.2f}x jax.jit forward-over-reverse" if a.get("jax_s") else "no jax"
+        print(f"W5a  MLP HVP {fmt_time(a['irgraph_s'])} = {per_grad:.2f}x one irgraph gradient (target <= "
+              f"{W5_HVP_PER_GRAD:g}x): {a['verdict']}; {jax_ratio}")
+    if b.get("irgraph_s"):
+        jax_ratio = f"{b['irgraph_s'] / b['jax_s']:.2f}x jax.jit(jax.hessian)" if b.get("jax_s") else "no jax"
+        print(f"W5b  logistic Hessian {fmt_time(b['irgraph_s'])} = {jax_ratio}")
+    return summary
+
+
 # ---- report --------------------------------------------------------------------------------------------
 
 def print_workload(wl, timings):
@@ -764,12 +911,12 @@ def main(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="shorter repeats; W4 stops at depth 1e4")
     ap.add_argument("--device", choices=["numpy", "cupy"], default="numpy", help="array module for W2, W3")
-    ap.add_argument("--only", default="W1,W2,W3,W4", help="comma-separated workloads, e.g. W1,W3")
+    ap.add_argument("--only", default="W1,W2,W3,W4,W5", help="comma-separated workloads, e.g. W1,W3")
     ap.add_argument("--no-json", action="store_true", help="do not write the results as JSON")
     ap.add_argument("--results-dir", default=str(RESULTS), help="where the JSON goes (default benchmarks/results)")
     args = ap.parse_args(argv)
     only = {w.strip().upper() for w in args.only.split(",") if w.strip()}
-    unknown = only - {"W1", "W2", "W3", "W4"}
+    unknown = only - {"W1", "W2", "W3", "W4", "W5"}
     if unknown:
         ap.error(f"unknown workload(s): {', '.join(sorted(unknown))}")
 
@@ -817,7 +964,12 @@ def main(argv=None):
         print("\nW4  compile time of y_{k+1} = sin(y_k)*y_k + w_k, wrt y0 and all w_k [cpu]", flush=True)
         w4 = workload_w4(args, jax)
         out["workloads"]["W4"] = w4
-    print_summary(rows, w4)
+    if rows or w4:
+        print_summary(rows, w4)
+    w5 = None
+    if "W5" in only:
+        w5 = print_w5(workload_w5(args, xp, jax))
+        out["workloads"]["W5"] = w5
     out["machine"]["loadavg_1min_at_end"] = load_after = _loadavg()
     busy = max(x for x in (load_before, load_after, 0.0) if x is not None)
     if busy > 0.5:
@@ -831,7 +983,8 @@ def main(argv=None):
         path = folder / f"{stamp}-{args.device}{'-quick' if args.quick else ''}.json"
         path.write_text(json.dumps(out, indent=1, default=str))
         print(f"\nresults written to {path}")
-    wrong = any(r["problems"] for r in rows) or bool(w4 and w4["problems"])
+    wrong = (any(r["problems"] for r in rows) or bool(w4 and w4["problems"])
+             or any(part["problems"] for part in (w5 or {}).values()))
     if wrong:
         print("\nSOME ANSWERS WERE WRONG: see the WRONG lines above", file=sys.stderr)
     return 1 if wrong else 0
