@@ -4,6 +4,7 @@ of the gradient."""
 
 import json
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -377,3 +378,72 @@ def test_readme_shows_what_run_hessian_prints(capsys):
     assert main(["run", str(ROOT / "examples/linear.eq"), "--inputs", str(ROOT / "examples/linear.json"),
                  "--wrt", "b,w1,w2", "--hessian"]) == 0
     assert capsys.readouterr().out == shown
+
+
+# ---- the language campaign's models (tests/randmodels.py: every function, edge values, float32) -------------
+
+def language_hessians(models, J, jit=True):
+    """[(value, {a: {b: block}}) or None where JAX's value, gradient or Hessian is not finite]: jax.hessian of
+    each model's reference, under one jax.jit for all of them (or eagerly)."""
+    from randmodels import _constants_as_inputs, _loss
+
+    jnp, jax = J.jnp, J.jax
+    args, trees = [], []
+    for m in models:
+        values = {k: jnp.asarray(v, dtype=m.dtype) for k, v in m.inputs.items()}
+        consts = []
+        trees.append({n: _constants_as_inputs(t, consts) for n, t in m.tree.items()})
+        values.update((f"#{i}", jnp.asarray(c, dtype=m.dtype)) for i, c in enumerate(consts))
+        args.append(({k: v for k, v in values.items() if k not in m.wrt}, {k: values[k] for k in m.wrt}))
+
+    def all_models(args):
+        return [(jax.value_and_grad(_loss(m, tree, fixed, J))(params), jax.hessian(_loss(m, tree, fixed, J))(params))
+                for m, tree, (fixed, params) in zip(models, trees, args)]
+
+    if jit:
+        out = jax.jit(all_models)(args)
+    else:
+        with jax.disable_jit():
+            out = all_models(args)
+    found = []
+    for (value, grads), h in out:
+        arrays = [value, *grads.values(), *(x for row in h.values() for x in row.values())]
+        finite = all(np.all(np.isfinite(np.asarray(x))) for x in arrays)
+        found.append((np.asarray(value), {a: {b: np.asarray(x) for b, x in row.items()} for a, row in h.items()})
+                     if finite else None)
+    return found
+
+
+def language_problems(m, want):
+    from randmodels import _compare
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            got = irgraph.hessian(m.text, wrt=m.wrt, output="loss")(m.inputs)
+        except Exception as e:  # noqa: BLE001 - every failure is a finding
+            return [f"hessian: {type(e).__name__}: {e}"]
+    return [p for a in m.wrt for b in m.wrt for p in _compare(f"H[{a}][{b}]", got[a][b], want[1][a][b], m.dtype)]
+
+
+@pytest.mark.slow
+@needs_jax
+@pytest.mark.parametrize("chunk", [range(100), range(100, 200)], ids=lambda r: f"seeds{r.start}-{r.stop - 1}")
+def test_language_campaign_hessians_match_jax(chunk):
+    import randmodels
+
+    J = randmodels.jax_ops()
+    models = [m for m in map(randmodels.model, chunk) if m.wrt and not m.constant]
+    checked, failures = 0, []
+    for m, want in zip(models, language_hessians(models, J)):
+        if want is None:  # NaN or inf somewhere: second derivatives there are conventions, not numbers
+            continue
+        checked += 1
+        problems = language_problems(m, want)
+        if problems:  # XLA rewrites whole programs; eager JAX is the reference op by op (see randmodels)
+            eager = language_hessians([m], J, jit=False)[0]
+            problems = language_problems(m, eager) if eager is not None else []
+        if problems:
+            failures.append(f"{m!r}\ninputs: {m.inputs}\n  " + "\n  ".join(problems))
+    assert checked >= len(chunk) // 3, f"only {checked} of {len(chunk)} models were finite enough to check"
+    assert not failures, f"{len(failures)} of {checked} Hessians differ from JAX:\n\n" + "\n\n".join(failures)
