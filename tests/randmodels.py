@@ -317,14 +317,7 @@ def references(models, J, jit=True):
     With `jit`, all models go through one jax.jit: JAX compiles every new (op, shapes, dtype) on its own
     when run eagerly (0.1 s each), while one compiled program for a hundred models takes seconds.
     """
-    jnp = J.jnp
-    args, trees = [], []
-    for m in models:
-        values = {k: jnp.asarray(v, dtype=m.dtype) for k, v in m.inputs.items()}
-        consts = []
-        trees.append({n: _constants_as_inputs(t, consts) for n, t in m.tree.items()})
-        values.update((f"#{i}", jnp.asarray(c, dtype=m.dtype)) for i, c in enumerate(consts))
-        args.append(({k: v for k, v in values.items() if k not in m.wrt}, {k: values[k] for k in m.wrt}))
+    args, trees = arguments(models, J)
 
     def all_models(args):
         return [J.jax.value_and_grad(_loss(m, tree, fixed, J))(params)
@@ -336,6 +329,20 @@ def references(models, J, jit=True):
         with J.jax.disable_jit():
             out = all_models(args)
     return [(np.asarray(value), {k: np.asarray(v) for k, v in grads.items()}) for value, grads in out]
+
+
+def arguments(models, J):
+    """([(fixed inputs, wrt inputs)], [expression trees]) for the models' JAX references, constants read from
+    inputs (see _constants_as_inputs); `_loss(m, tree, fixed, J)` is then a function of the wrt inputs."""
+    jnp = J.jnp
+    args, trees = [], []
+    for m in models:
+        values = {k: jnp.asarray(v, dtype=m.dtype) for k, v in m.inputs.items()}
+        consts = []
+        trees.append({n: _constants_as_inputs(t, consts) for n, t in m.tree.items()})
+        values.update((f"#{i}", jnp.asarray(c, dtype=m.dtype)) for i, c in enumerate(consts))
+        args.append(({k: v for k, v in values.items() if k not in m.wrt}, {k: values[k] for k in m.wrt}))
+    return args, trees
 
 
 def _constants_as_inputs(t, consts):

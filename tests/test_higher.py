@@ -385,16 +385,10 @@ def test_readme_shows_what_run_hessian_prints(capsys):
 def language_hessians(models, J, jit=True):
     """[(value, {a: {b: block}}) or None where JAX's value, gradient or Hessian is not finite]: jax.hessian of
     each model's reference, under one jax.jit for all of them (or eagerly)."""
-    from randmodels import _constants_as_inputs, _loss
+    from randmodels import _loss, arguments
 
-    jnp, jax = J.jnp, J.jax
-    args, trees = [], []
-    for m in models:
-        values = {k: jnp.asarray(v, dtype=m.dtype) for k, v in m.inputs.items()}
-        consts = []
-        trees.append({n: _constants_as_inputs(t, consts) for n, t in m.tree.items()})
-        values.update((f"#{i}", jnp.asarray(c, dtype=m.dtype)) for i, c in enumerate(consts))
-        args.append(({k: v for k, v in values.items() if k not in m.wrt}, {k: values[k] for k in m.wrt}))
+    jax = J.jax
+    args, trees = arguments(models, J)
 
     def all_models(args):
         return [(jax.value_and_grad(_loss(m, tree, fixed, J))(params), jax.hessian(_loss(m, tree, fixed, J))(params))
