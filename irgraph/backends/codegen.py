@@ -17,6 +17,7 @@ from . import runtime
 # Which runtime helpers each op's code calls (and the helpers those call).
 _NEEDS = {"_mm_left": ("_sum_to",), "_mm_right": ("_sum_to",), "_tangent": ("_array",)}
 FLOATS = "_value_and_grad_floats"  # the scalar entry point's name
+SUM_TERMS = 64  # terms per line of the float function's finiteness sum
 
 
 def generate(program, model_name="model"):
@@ -29,9 +30,12 @@ def generate(program, model_name="model"):
         body.extend(_scalar_check(*program.output))
     body.append(f"return {program.output[1]}, {_dict(program.grads)}")
     scalar = _lines(program, program.instrs, used, scalar=True)
-    total = " + ".join([program.output[1]] + [v for _, v in program.grads])
     # and whether every result is finite: a sum is, unless one of them is not (or it overflows)
-    scalar += [f"_total = {total}", f"return {program.output[1]}, {_dict(program.grads)}, _total - _total == 0.0"]
+    terms = [program.output[1]] + [v for _, v in program.grads]
+    scalar.append(f"_total = {' + '.join(terms[:SUM_TERMS])}")
+    for i in range(SUM_TERMS, len(terms), SUM_TERMS):  # one long a + b + … nests too deep for Python's compiler
+        scalar.append(f"_total += {' + '.join(terms[i:i + SUM_TERMS])}")
+    scalar.append(f"return {program.output[1]}, {_dict(program.grads)}, _total - _total == 0.0")
 
     out_name = program.output[0]
     wrt = ", ".join(program.wrt) or "nothing"

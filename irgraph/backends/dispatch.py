@@ -19,6 +19,12 @@ from .execute import Result
 from .load import load
 from .runtime import _array
 
+MAX_COMPILED = 20_000  # instructions: larger programs run in the interpreter (see Dispatcher.__init__)
+
+
+def _pair(result):
+    return result.value, result.grads
+
 
 class Dispatcher:
     """Calls one Program's compiled forms; one per Program (Program.run creates it on first use)."""
@@ -31,8 +37,11 @@ class Dispatcher:
         else:
             self.get = (lambda d: (d[names[0]],)) if names else (lambda d: ())
         self.floats = (float,) * len(names)
-        self.module = load(program.source)
-        self.float_fn = self.module[FLOATS]
+        # Python's own compiler needs about 50 KB per instruction of generated source (5 GB for the 10^6
+        # instructions of a 10^5-equation chain) and seconds of time; past MAX_COMPILED the interpreter,
+        # whose per-instruction overhead is small beside such a program, runs it instead.
+        self.module = load(program.source) if len(program.instrs) <= MAX_COMPILED else None
+        self.float_fn = self.module[FLOATS] if self.module else None
         self.entries = {}  # signature -> (device name, call(args) -> (value, grads))
         self.last_numba = None  # the numba module made last (Program.source_for shows it)
         if self.float_fn is not None and names:
@@ -91,6 +100,8 @@ class Dispatcher:
 
             self.last_numba = numba_backend.compiled(program, args)
             return name, xp, self.last_numba.value_and_grad
+        if self.module is None:
+            return name, xp, (lambda inputs: _pair(execute.execute(program, inputs, xp, name)))
         vg = self.module["value_and_grad"]
         return name, xp, (lambda inputs: vg(inputs, xp))
 

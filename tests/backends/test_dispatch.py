@@ -9,6 +9,7 @@ import pytest
 from cases import EXAMPLES
 
 import irgraph
+from irgraph.backends import dispatch
 
 LINEAR = json.loads((EXAMPLES / "linear.json").read_text())
 
@@ -72,3 +73,23 @@ def test_division_by_zero_on_floats_is_numpys_inf_with_a_warning():
     with pytest.warns(irgraph.NonFiniteWarning, match="q"):
         res = prog.run({"w": 1.0, "x": 0.0})
     assert res.value == float("inf")
+
+
+def test_a_sum_of_thousands_of_inputs_runs_on_floats():
+    """The float function's finiteness check adds every result; one line of 5,001 terms nests deeper than
+    Python's compiler goes (a RecursionError from 3,000 on), so it is written 64 terms a line."""
+    n = 5000
+    prog = irgraph.compile("loss = " + " + ".join(f"x{i}" for i in range(n)))
+    res = prog.run({f"x{i}": float(i) for i in range(n)})
+    assert res.value == n * (n - 1) / 2 and set(res.grads.values()) == {1.0} and len(res.grads) == n
+
+
+def test_a_program_too_large_to_compile_runs_in_the_interpreter(monkeypatch):
+    """Past MAX_COMPILED instructions Python's compiler would need gigabytes for the generated source."""
+    monkeypatch.setattr(dispatch, "MAX_COMPILED", 3)
+    prog = irgraph.compile((EXAMPLES / "linear.eq").read_text(), wrt=LINEAR["wrt"])
+    for inputs in (LINEAR["inputs"], {k: np.asarray(v) for k, v in LINEAR["inputs"].items()}):
+        res = prog.run(inputs)
+        assert res.value == pytest.approx(LINEAR["value"], rel=1e-12)
+        assert {k: float(v) for k, v in res.grads.items()} == pytest.approx(LINEAR["grads"], rel=1e-12)
+    assert prog.__dict__["_dispatch"].module is None
