@@ -112,6 +112,8 @@ def _parser():
     d.add_argument("--stage", default="forward", choices=["forward", "backward", "program", "kernels"],
                    help="which graph to draw (default: the annotated forward graph)")
     d.add_argument("--ops", action="store_true", help="draw one node per operation, not per equation")
+    d.add_argument("--hessian", action="store_true",
+                   help="with --stage backward or program: the order-2 program, its second sweep as its own group")
 
     e = command("explain", _explain, "print the chain-rule derivation of gradients, one input at a time")
     e.add_argument("--wrt", required=True, metavar="A,B", help="the inputs to differentiate with respect to")
@@ -195,6 +197,14 @@ def _render(args):
     if args.out != "-":
         refuse_overwrite(args.out, args.model)
     options = {"highlight": args.highlight, "inputs": inputs, "stage": args.stage, "ops": args.ops, "wrt": _wrt(args)}
+    if args.hessian:
+        if args.stage not in ("backward", "program") or inputs is not None:
+            raise Error("--hessian draws the second-order program without values: give --stage backward or "
+                        "--stage program, and no --set/--inputs")
+        import irgraph
+
+        graph = irgraph.compile(graph, wrt=_wrt(args), order=2)
+        options["wrt"] = None
     with warnings.catch_warnings(record=True) as notes:  # e.g. a vector output: values but no gradients
         warnings.simplefilter("always")
         if args.out == "-":  # SVG on standard output, for a pipe

@@ -22,10 +22,12 @@ def compiled_scene(program, stage, highlight, result, inputs, eq=None):
         dag = program.as_graph()
         out_name = program.output[0]
         grads = dict(program.grads)  # input name -> variable
+        hvp = dict(program.hvp)
     else:
         dag = cg
         out_name = cg.nx.nodes[cg.outputs[0]].get("name") or "output"
         grads = cg.grads
+        hvp = cg.meta.hvp or {}
     is_program = stage == "program"
     g = dag.nx
     out = dag.outputs[0]
@@ -33,8 +35,10 @@ def compiled_scene(program, stage, highlight, result, inputs, eq=None):
     names = Names(names_all, out_name)
     L = names(out_name)
     wrt = set(grads)
-    role = {n: ("input" if d["op"] in ("input",) else d.get("role", "forward")) for n, d in g.nodes(data=True)}
+    role = {n: ("input" if d["op"] in ("input",) else _ROLE.get(d.get("role"), d.get("role", "forward")))
+            for n, d in g.nodes(data=True)}
     grad_of = {v: k for k, v in grads.items()}
+    hvp_of = {v: k for k, v in hvp.items()}  # an order-2 program: the tangents of the gradients, H·v
 
     # Highlight: the forward path output ← target, and the backward nodes that compute target's gradient.
     target = None
@@ -95,19 +99,26 @@ def compiled_scene(program, stage, highlight, result, inputs, eq=None):
             continue
         cluster = None if role[n] == "input" else role[n]
         tip = None
-        if op == "input":
+        if d.get("tangent_of"):  # a direction v of an order-2 program: Hessian-vector products H·v
+            cluster, kind = "tangent", "data"
+            title, lines = f"δ{names(d['tangent_of'])}", [("direction", style.MUTED, 10)]
+        elif op == "input":
             kind = "param" if d["name"] in wrt else "data"
             title, lines = names(d["name"]), []
         elif is_program:
             ins = d["instr"]
-            kind = "instr" if role[n] == "forward" else "adjoint_instr"
+            kind = {"forward": "instr", "tangent": "tangent_instr"}.get(role[n], "adjoint_instr")
             title = f"{ins}"
             lines = []
-            if n in grad_of:
+            if n in hvp_of:
+                kind, lines = "hvp", [(f"→ (H·v)[{names(hvp_of[n])}]", "#2d6e3a", 11)]
+            elif n in grad_of:
                 kind, lines = "gradient", [(f"→ ∂{L}/∂{names(grad_of[n])}", "#7b3294", 11)]
             elif n == out:
                 kind, lines = "output", [(f"→ {L}", "#1b7837", 11)]
             tip = f"[{d['index']}] {program.where(ins)}"
+        elif role[n] == "tangent":
+            title, kind, lines = _tangent_label(n, d, nodes, names, hvp_of, cg.grads, L, inline[n])
         else:
             title, kind, lines = _compiled_label(n, d, role[n], names, shown_grad, out, L, inline[n],
                                                  summed=any(_sums(g, m, n) for m in g.succ[n]))
@@ -120,9 +131,9 @@ def compiled_scene(program, stage, highlight, result, inputs, eq=None):
         if uses.get(n, 0) > 1:
             extra = dict(style.SHARED_NODE)
             lines = lines + [(f"used ×{uses[n]}", style.SHARED, 10)]
-            if kind in ("op", "adjoint_op"):
+            if kind in ("op", "adjoint_op", "tangent_op"):
                 extra.update(shape="box", style="rounded,filled")
-        if kind in ("op", "adjoint_op") and (lines or len(title) > 4):
+        if kind in ("op", "adjoint_op", "tangent_op") and (lines or len(title) > 4):
             extra.update(shape="box", style="rounded,filled")
         plain = ("op", "adjoint_op", "instr", "adjoint_instr", "param", "data")
         scene.node(n, kind, html_node(title, lines, bold=kind not in plain),
@@ -135,7 +146,7 @@ def compiled_scene(program, stage, highlight, result, inputs, eq=None):
             continue  # a gradient summed to its own variable's shape: its label says so
         edge = (u, v, k)
         u = hidden.get(u, u)
-        kind = _edge_kind(role[u], role[v])
+        kind = _edge_kind("tangent" if nodes[u].get("tangent_of") else role[u], role[v])
         if nodes[v]["op"] == "count" and kind == "cross":
             kind = "normal"  # the count is drawn in the forward part
         # In the compiled graph gradients flow right to left, back towards the inputs, as a lecture
@@ -160,6 +171,7 @@ def compiled_scene(program, stage, highlight, result, inputs, eq=None):
 
 
 _ORDERED = {"sub", "div", "pow", "matmul"}
+_ROLE = {"partials": "tangent"}  # an order-2 program's partials of the gradient graph belong to its second sweep
 
 
 def _computed_operands(g, v):
@@ -167,9 +179,28 @@ def _computed_operands(g, v):
 
 
 def _edge_kind(ru, rv):
+    if rv == "tangent":
+        return "tangent" if ru == "tangent" else "cross2"
     if rv == "backward":
         return "backward" if ru == "backward" else "cross"
     return "normal"
+
+
+def _tangent_label(n, d, nodes, names, hvp_of, grads, L, inline):
+    """A node of the second sweep: δx is the tangent of x along the direction v, and δ(∂L/∂w) = (H·v)[w]."""
+    sym = with_constants(d["op"], inline or {})
+    if n in hvp_of:
+        return f"(H·v)[{names(hvp_of[n])}]", "hvp", [(f"= δ(∂{L}/∂{names(hvp_of[n])}): {sym}", style.MUTED, 10)]
+    of = d.get("tan_of")
+    grad = {v: k for k, v in grads.items()}.get(of)
+    if grad is not None:
+        return f"δ(∂{L}/∂{names(grad)})", "tangent", [(sym, style.MUTED, 10)]
+    if of is not None and nodes[of].get("name"):
+        return f"δ{names(nodes[of]['name'])}", "tangent", [(sym, style.MUTED, 10)]
+    whose = nodes[of].get("adj_of") if of is not None else None
+    if whose and not str(whose).startswith("%"):
+        return f"δ(∂{L}/∂{names(whose)})", "tangent", [(sym, style.MUTED, 10)]
+    return sym, "tangent_op", []
 
 
 def _compiled_label(n, d, role, names, grad_of, out, L, inline=None, summed=True):

@@ -58,6 +58,14 @@ NODE = {
               "fontname": MONO, "fontsize": "12"},
     "adjoint_instr": {"shape": "box", "style": "rounded,filled", "fillcolor": "#f7eef8", "color": "#7b3294",
                       "fontname": MONO, "fontsize": "12"},
+    # the second sweep of an order-2 program (tangents of the gradients: Hessian-vector products)
+    "tangent_op": {"shape": "circle", "style": "filled", "fillcolor": "#eef7ee", "color": "#3a8a4a",
+                   "fontsize": "12", "margin": "0.02", "width": "0.42"},
+    "tangent": {"shape": "box", "style": "rounded,filled", "fillcolor": "#e3f2e5", "color": "#3a8a4a"},
+    "tangent_instr": {"shape": "box", "style": "rounded,filled", "fillcolor": "#eef7ee", "color": "#3a8a4a",
+                      "fontname": MONO, "fontsize": "12"},
+    "hvp": {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#d5ecd8", "color": "#2d6e3a",
+            "peripheries": "2"},
     # large models
     "group": {"shape": "box", "style": "rounded,filled", "fillcolor": "#f6f8fb", "color": "#4a6fa5"},
     "adjoint_group": {"shape": "box", "style": "rounded,filled", "fillcolor": "#f7eef8", "color": "#7b3294"},
@@ -75,6 +83,8 @@ EDGE_KIND = {
     "highlight": {"color": HIGHLIGHT, "fontcolor": HIGHLIGHT, "penwidth": "2.6", "arrowsize": "0.85"},
     "backward": {"color": "#9a6aa8"},
     "cross": {"color": "#9a6aa8", "style": "dashed"},  # a forward value read by the backward part
+    "tangent": {"color": "#3a8a4a"},
+    "cross2": {"color": "#3a8a4a", "style": "dashed"},  # a value of the first two sweeps read by the second
     "summary": {"color": FAINT, "style": "dashed", "arrowhead": "empty"},
     "shape": {"color": FAINT, "style": "dotted", "arrowhead": "empty"},  # reads only the value's shape
 }
@@ -86,6 +96,8 @@ CLUSTER = {
                 "fontcolor": "#4a6fa5"},
     "backward": {"label": "backward (adjoints)", "style": "rounded,filled", "fillcolor": "#fcf7fd",
                  "color": "#e0c9e6", "fontcolor": "#7b3294"},
+    "tangent": {"label": "second sweep (tangents of the gradients: Hessian-vector products)",
+                "style": "rounded,filled", "fillcolor": "#f5fbf5", "color": "#bfe0c4", "fontcolor": "#2d6e3a"},
 }
 
 CAPTION_SIZE = "14"

@@ -244,12 +244,14 @@ class Program:
         return next((i for i in self.instrs if variable in i.args), None)
 
     def as_graph(self):
-        """The program as a Graph (level "program"): one node per input and per instruction (id: its
-        variable; attributes op, role, line, instr, index), an edge per operand read."""
+        """The program as a Graph (level "program"): one node per input, direction and instruction (id: its
+        variable; attributes op, role, line, instr, index; a direction's tangent_of), an edge per operand read."""
         g = nx.MultiDiGraph(outputs=[self.output[1]], level="program", lines=list(self.lines),
                             grads=dict(self.grads), next_id=0)
         for name, v in self.inputs:
             g.add_node(v, op="input", name=name)
+        for name, v in self.tangents:  # the directions of an order-2 or forward-mode program
+            g.add_node(v, op="input", role="tangent", tangent_of=name)
         for i, ins in enumerate(self.instrs):
             g.add_node(ins.out, op=ins.op, role=ins.role, line=ins.line, instr=ins, index=i + 1)
             for pos, a in enumerate(ins.args):

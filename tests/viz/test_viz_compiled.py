@@ -139,3 +139,41 @@ def test_no_sum_is_compiled_where_the_shapes_surely_match():
     assert not [i for i in prog.instrs if i.op == "sum_to"], str(prog)
     prog = irgraph.compile("loss = sum(w * x)", wrt=["w"])  # w may be a scalar and x a vector: it stays
     assert [i for i in prog.instrs if i.op == "sum_to"]
+
+
+# ---- an order-2 program: the second sweep is its own group ---------------------------------------------------
+
+def second_order(model, stage="backward", wrt=None):
+    program = irgraph.compile(model, wrt=wrt, order=2)
+    source = viz.to_digraph(program, stage=stage).source
+    assert "second sweep (tangents of the gradients" in source  # the group's title
+    return read_dot(source)
+
+
+def test_the_second_sweep_of_the_seed_model_is_its_own_group():
+    dot = second_order(example("linear")[0], wrt=["w1", "b"])
+    assert set(dot.clusters) == {"cluster_forward", "cluster_backward", "cluster_tangent"}
+    sweep = {dot.text(n).splitlines()[0] for n in dot.clusters["cluster_tangent"]}
+    # the directions v, the tangents along them, and H·v for each input differentiated
+    assert {"δw₁", "δb", "δa₁", "δ(∂L/∂ŷ)", "δ(∂L/∂w₁)", "(H·v)[w₁]", "(H·v)[b]"} <= sweep
+    first_two = {n for c in ("cluster_forward", "cluster_backward") for n in dot.clusters[c]}
+    assert not any(dot.text(n).startswith(("δ", "(H·v)")) for n in first_two)
+
+
+@pytest.mark.parametrize("name", ["linear", "linreg", "logistic", "mlp", "shared"])
+@pytest.mark.parametrize("stage", ["backward", "program"])
+def test_every_example_draws_its_order_2_program(name, stage):
+    dot = second_order(example(name)[0], stage)
+    wrt = irgraph.compile(example(name)[0]).wrt
+    outputs = [dot.text(n) for n in dot.clusters["cluster_tangent"] if "(H·v)[" in dot.text(n)]
+    assert len(outputs) == len(wrt)
+
+
+def test_the_command_draws_the_second_sweep_and_refuses_values(tmp_path, capsys):
+    from irgraph.cli import main
+
+    out = tmp_path / "hessian.dot"
+    assert main(["render", str(ROOT / "examples" / "linear.eq"), "--hessian", "--stage", "backward", "-o", str(out)]) == 0
+    assert "second sweep" in out.read_text()
+    assert main(["render", str(ROOT / "examples" / "linear.eq"), "--hessian", "-o", str(tmp_path / "f.svg")]) == 1
+    assert "--hessian draws the second-order program" in capsys.readouterr().err
