@@ -118,7 +118,7 @@ def compiled_scene(program, stage, highlight, result, inputs, eq=None):
                 kind, lines = "output", [(f"→ {L}", "#1b7837", 11)]
             tip = f"[{d['index']}] {program.where(ins)}"
         elif role[n] == "tangent":
-            title, kind, lines = _tangent_label(n, d, nodes, names, hvp_of, cg.grads, L, inline[n])
+            title, kind, lines = _tangent_label(n, d, nodes, names, hvp_of, grad_of, L, inline[n])
         else:
             title, kind, lines = _compiled_label(n, d, role[n], names, shown_grad, out, L, inline[n],
                                                  summed=any(_sums(g, m, n) for m in g.succ[n]))
@@ -186,13 +186,13 @@ def _edge_kind(ru, rv):
     return "normal"
 
 
-def _tangent_label(n, d, nodes, names, hvp_of, grads, L, inline):
+def _tangent_label(n, d, nodes, names, hvp_of, grad_of, L, inline):
     """A node of the second sweep: δx is the tangent of x along the direction v, and δ(∂L/∂w) = (H·v)[w]."""
     sym = with_constants(d["op"], inline or {})
     if n in hvp_of:
         return f"(H·v)[{names(hvp_of[n])}]", "hvp", [(f"= δ(∂{L}/∂{names(hvp_of[n])}): {sym}", style.MUTED, 10)]
     of = d.get("tan_of")
-    grad = {v: k for k, v in grads.items()}.get(of)
+    grad = grad_of.get(of)
     if grad is not None:
         return f"δ(∂{L}/∂{names(grad)})", "tangent", [(sym, style.MUTED, 10)]
     if of is not None and nodes[of].get("name"):
