@@ -26,10 +26,7 @@ def explain(graph, wrt, output=None, inputs=None):
 
     inputs: {input: value}; the chain rule and the written-out derivative are then compared at them (and
     with the compiled program), from running the model on the op-level `graph`."""
-    if isinstance(wrt, (list, tuple)):
-        if len(wrt) != 1:
-            raise Error(f"explain takes one name to differentiate with respect to, not {list(wrt)}")
-        wrt = wrt[0]
+    wrt = one_name(wrt)
     eq = graph if graph.level == "equation" else graph.equations()
     out = require_name(eq, output, "equation") if output else eq.outputs[0]
     require_name(eq, wrt, "variable")
@@ -40,13 +37,27 @@ def explain(graph, wrt, output=None, inputs=None):
         return (f"∂{out}/∂{wrt} = 0\n\n{out} does not depend on {wrt}: no path leads from {wrt} to {out}.")
     # Partials only for the edges on the way (the same rule attach_partials applies everywhere).
     part = chain.with_partials(eq, on)
-    numbers = None
-    if inputs is not None:
-        if graph.level != "op":
-            raise Error("explain compares at input values by running the model: give the op-level graph from "
-                        "irgraph.parse, not the equation level")
-        numbers = V.forward_numbers(graph, out, None, None, inputs)
+    numbers = numbers_at(graph, out, inputs)
     return "\n".join(_derivation(part, out, wrt, on) + _old_fashioned(eq, out, wrt, on, part, numbers))
+
+
+def one_name(wrt):
+    """The one name a derivation is with respect to (a list of one is taken too)."""
+    if isinstance(wrt, (list, tuple)):
+        if len(wrt) != 1:
+            raise Error(f"explain takes one name to differentiate with respect to, not {list(wrt)}")
+        wrt = wrt[0]
+    return wrt
+
+
+def numbers_at(graph, out, inputs):
+    """The values of every node from running the op-level `graph` at `inputs` (None without inputs)."""
+    if inputs is None:
+        return None
+    if graph.level != "op":
+        raise Error("explain runs the model to evaluate at input values: give the op-level graph from "
+                    "irgraph.parse, not the equation level")
+    return V.forward_numbers(graph, out, None, None, inputs)
 
 
 def _derivation(g, out, wrt, on):

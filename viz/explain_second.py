@@ -12,14 +12,14 @@ derivative with respect to w1. Scalar (elementwise) models only; tensors take `i
 
 import passes
 from irgraph.ir.errors import Error
-from irgraph.ir.expr import const, derivatives, postorder, to_text
+from irgraph.ir.expr import const, derivatives, is_const, postorder, to_text
 from irgraph.ir.graph import Graph, require_name
 from irgraph.ir.ops import OPS
 
 from . import chain
 from . import values as V
 from .algebra import readable, reading_cost, size
-from .explain import simplified
+from .explain import numbers_at, one_name, simplified
 from .names import for_display, is_pullback, product_text, tree_size
 
 MAX_TERMS = 2000  # an expression bigger than this is not printed
@@ -46,7 +46,7 @@ def second_derivative(graph, wrt, output=None):
     for name, leaf in through.items():
         inner = const(1) if name == wrt else chain.derivative(part, name, wrt)
         _require_scalar(inner, name, wrt)
-        if outer[leaf].op == "const" and outer[leaf].attr == 0:
+        if is_const(outer[leaf], 0):
             continue
         outer_shown, inner_shown = _tidy(outer[leaf]), _tidy(inner)  # small pieces simplify well; their product may not
         steps[name] = (outer_shown, inner_shown)
@@ -76,10 +76,7 @@ def _require_scalar(e, top, wrt):
 def explain_second(graph, wrt, output=None, inputs=None):
     """The derivation of ∂²output/∂wrt² as printable text; with inputs ({input: value}, an op-level graph
     from irgraph.parse), also its value there."""
-    if isinstance(wrt, (list, tuple)):
-        if len(wrt) != 1:
-            raise Error(f"explain takes one name to differentiate with respect to, not {list(wrt)}")
-        wrt = wrt[0]
+    wrt = one_name(wrt)
     eq = graph if graph.level == "equation" else graph.equations()
     out = output or eq.outputs[0]
     found = second_derivative(eq, wrt, output)
@@ -110,11 +107,8 @@ def explain_second(graph, wrt, output=None, inputs=None):
     lines.append(pad + " + ".join(numeric))
     shown = "(too long to print)" if tree_size(total, cap=MAX_TERMS + 1) > MAX_TERMS else _final(total)
     lines += ["", "Simplified:", f"  {d2} = {shown}"]
-    if inputs is not None:
-        if graph.level != "op":
-            raise Error("explain evaluates at input values by running the model: give the op-level graph from "
-                        "irgraph.parse, not the equation level")
-        numbers = V.forward_numbers(graph, out, None, None, inputs)
+    numbers = numbers_at(graph, out, inputs)
+    if numbers is not None:
         lines += ["", f"At the given inputs: {d2} = {V.show(V.eval_expr(total, numbers.value))}"]
     return "\n".join(lines)
 
