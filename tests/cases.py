@@ -59,6 +59,15 @@ def to_numpy(x):
 
 # ---- the reference namespaces ------------------------------------------------------------------------------
 
+def broadcastable(a, b):
+    """Whether two shapes broadcast together (the random-model generators pick operand pairs with it)."""
+    try:
+        np.broadcast_shapes(a, b)
+        return True
+    except ValueError:
+        return False
+
+
 def _np_sigmoid(z):
     z = np.asarray(z, dtype=float)
     return np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))))

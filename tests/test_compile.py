@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 import pytest
-from cases import CASE_IDS, CASES, EXAMPLES, finite_differences
+from cases import CASE_IDS, CASES, EXAMPLES, broadcastable, finite_differences
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -372,14 +372,6 @@ UNARY = {"sin": np.sin, "cos": np.cos, "tanh": np.tanh, "sigmoid": lambda x: 1 /
 BINARY = {"+": np.add, "-": np.subtract, "*": np.multiply}
 
 
-def _broadcastable(a, b):
-    try:
-        np.broadcast_shapes(a, b)
-        return True
-    except ValueError:
-        return False
-
-
 @st.composite
 def random_models(draw):
     """(model text, {input: shape}, reference function) for a random small model."""
@@ -403,7 +395,7 @@ def random_models(draw):
                 continue
         if kind in ("binary", "reuse"):
             a = draw(st.sampled_from(names))
-            partners = [b for b in names if _broadcastable(env[a], env[b])]
+            partners = [b for b in names if broadcastable(env[a], env[b])]
             b = a if kind == "reuse" else draw(st.sampled_from(partners))
             sym = draw(st.sampled_from(sorted(BINARY)))
             f = BINARY[sym]

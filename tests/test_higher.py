@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from cases import CASE_IDS, CASES, DEVICES, EXAMPLES, ROOT, jax_namespace, to_numpy
+from cases import CASE_IDS, CASES, DEVICES, EXAMPLES, ROOT, broadcastable, jax_namespace, to_numpy
 
 import irgraph
 
@@ -245,7 +245,7 @@ def random_model(seed):
             steps.append((out, lambda F, v, a=a, b=b: v[a] @ v[b]))
             env[out] = MATMUL[(env[a], env[b])]
         elif kind in ("binary", "reuse", "quotient"):
-            partners = [b for b in names if _broadcasts(env[a], env[b])]
+            partners = [b for b in names if broadcastable(env[a], env[b])]
             b = a if kind == "reuse" else partners[rng.integers(len(partners))]
             if kind == "quotient":  # a / (1 + b^2): a division that stays finite
                 lines.append(f"{out} = {a} / (1 + {b}^2)")
@@ -286,14 +286,6 @@ def random_model(seed):
         return F.sum(v[last] * v[last]) + F.mean(F.sin(v[other]))
 
     return text, used, ref
-
-
-def _broadcasts(a, b):
-    try:
-        np.broadcast_shapes(a, b)
-        return True
-    except ValueError:
-        return False
 
 
 @needs_jax
