@@ -108,6 +108,29 @@ def test_nan_and_inf_propagate_as_on_numpy():
         np.testing.assert_allclose(a, b, rtol=1e-13)  # finite entries: the same up to rounding
 
 
+@pytest.mark.parametrize("name", ["stack_3d", "row_layer"])
+def test_results_outlive_the_next_call_and_threads_share_no_temporaries(name):
+    """Temporaries live in a workspace reused from call to call; what a call returns is the caller's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    text, shapes = MODELS[name]
+    prog = irgraph.compile(text)
+    runs = [_inputs(shapes, seed=s) for s in range(8)]
+    refs = [prog.run(inputs, device="numpy") for inputs in runs]
+    first = prog.run(runs[0], device="numba")
+    kept = {k: np.copy(g) for k, g in first.grads.items()}
+    second = prog.run(runs[1], device="numba")
+    for k, g in first.grads.items():
+        np.testing.assert_array_equal(g, kept[k], err_msg=k)
+        assert not np.shares_memory(g, second.grads[k]), k
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda inputs: prog.run(inputs, device="numba"), runs * 3))
+    for res, ref in zip(results, refs * 3):
+        np.testing.assert_allclose(res.value, ref.value, rtol=1e-12)
+        for k in ref.grads:
+            np.testing.assert_allclose(res.grads[k], ref.grads[k], rtol=1e-12, atol=1e-15, err_msg=k)
+
+
 def test_linear_regression_is_one_loop():
     """The W2 shape: every elementwise step and every reduction, forward and backward, in one kernel."""
     text = (pathlib.Path(__file__).parent.parent / "examples" / "linreg.eq").read_text()

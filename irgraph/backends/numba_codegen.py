@@ -25,6 +25,7 @@ from .runtime import _array
 
 FLAGS = '{"reassoc", "contract"}'  # reassociation lets LLVM vectorise sums; no nnan/ninf: NaN and Inf propagate
 # error_model="numpy": x / 0 gives inf or nan as in NumPy, with no check that keeps LLVM from vectorising
+KEEP_BYTES = 1 << 29  # a workspace of temporaries up to 512 MB is kept between calls (see WORKSPACE)
 PARALLEL_AT = 1 << 17  # elements: smaller loops run on one thread, where waking the others costs more
 _MATH = {f.__name__: f for f in numba_math.FUNCTIONS}  # compiled without "reassoc": see numba_math
 _NEEDS = {"_mm_left": ("_sum_to",), "_mm_right": ("_sum_to",)}
@@ -45,6 +46,14 @@ class _Module:
         self.program, self.shapes, self.dtypes = program, shapes, dtypes
         self.kernels, self.driver, self.helpers, self.scalar_fns = [], [], set(), set()
         self.count = 0
+        self.buffers = []  # (shape, dtype) of each array in the workspace, by index
+        self.pooled = set()  # variables that are (views of) workspace arrays
+
+    def buffer(self, var):
+        """The driver's expression for a workspace array to hold `var` (reused from call to call)."""
+        self.buffers.append((self.shapes[var], self.dtypes[var]))
+        self.pooled.add(var)
+        return f"_ws[{len(self.buffers) - 1}]"
 
     def fresh(self, prefix):
         """A name no program variable can have: they never start with "_" unless they also end with it."""
@@ -62,8 +71,8 @@ class _Module:
                 self.loop(k)
             else:
                 self.lines(k.instrs)
-        grads = ", ".join(f"{name!r}: {v}" for name, v in p.grads)
-        self.driver.append(f"return {p.output[1]}, {{{grads}}}")
+        grads = ", ".join(f"{name!r}: {self.returned(v)}" for name, v in p.grads)
+        self.driver.append(f"return {self.returned(p.output[1])}, {{{grads}}}")
         return self.assemble()
 
     # ---- NumPy code: scalars, BLAS, and anything else --------------------------------------------------
@@ -74,6 +83,10 @@ class _Module:
                 code = repr(float(_count(self.shapes[ins.args[0]], dict(ins.params).get("axis"))))
             elif ins.op == "sum_to" and self.shapes[ins.args[0]] == self.shapes[ins.out]:
                 code = args[0]
+                if args[0] in self.pooled:
+                    self.pooled.add(ins.out)
+            elif ins.op == "matmul" and self.dtypes[ins.out] and len(self.shapes[ins.out]) >= 2:
+                code = f"_numpy.matmul({args[0]}, {args[1]}, out={self.buffer(ins.out)})"
             else:
                 code = OPS[ins.op].code(args, ins.params)
             for helper in runtime.HELPERS:
@@ -121,7 +134,7 @@ class _Module:
         for v in outs:
             name = self.fresh("o")
             params.append(name)
-            self.driver.append(f"{v} = _numpy.empty({self.shapes[v]!r}, {self.dtypes[v]!r})")
+            self.driver.append(f"{v} = {self.buffer(v)}")
             call.append(f"{v}.reshape({n0}, {n1})")
         for ins in k.instrs:
             args = []
@@ -178,6 +191,10 @@ class _Module:
         n = _count(self.shapes[ins.args[0]], dict(ins.params).get("axis")) if ins.op == "mean" else None
         finish.append(f"{ins.out} = _finish({part}, {self.shapes[ins.out]!r}, {self.dtypes[ins.out]!r}, {n!r})")
 
+    def returned(self, var):
+        """A returned variable: a workspace array is copied out, since the next call overwrites it."""
+        return f"{var}.copy()" if var in self.pooled else var
+
     def scalar_code(self, ins, args):
         """The op row's code for one element: xp.f(a) → _k_f(a), _helper(xp, a) → _k_helper(a)."""
         if ins.op in ("sum_to", "unsum"):
@@ -214,11 +231,19 @@ class _Module:
         parts += [inspect.getsource(h) for h in runtime.HELPERS if h.__name__ in used]
         parts += [inspect.getsource(f) for f in (_input, _scalar, _finish)]
         parts += self.kernels
+        if self.buffers:
+            arrays = "".join(f"\n        _numpy.empty({shape!r}, {dtype!r})," for shape, dtype in self.buffers)
+            size = sum(math.prod(shape) * _numpy.dtype(dtype).itemsize for shape, dtype in self.buffers)
+            parts.append(WORKSPACE.format(arrays=arrays, keep=size <= KEEP_BYTES, mb=math.ceil(size / 2**20)))
         inputs = ", ".join(name for name, _ in p.inputs)
-        func = ["def value_and_grad(inputs):",
-                f'    """{out_name} and {{name: gradient}} from inputs {{{inputs}}} of the shapes above."""',
-                "    xp = _numpy", "    _nc = _numba.get_num_threads()"] + ["    " + s for s in self.driver]
-        parts.append("\n".join(func))
+        doc = f'    """{out_name} and {{name: gradient}} from inputs {{{inputs}}} of the shapes above."""'
+        if self.buffers:
+            body = ["_ws = _POOL.pop() if _POOL else _workspace()", "try:"] + ["    " + s for s in self.driver]
+            body += ["finally:", "    if _KEEP:", "        _POOL.append(_ws)"]
+        else:
+            body = self.driver
+        func = ["def value_and_grad(inputs):", doc, "    xp = _numpy", "    _nc = _numba.get_num_threads()"]
+        parts.append("\n".join(func + ["    " + s for s in body]))
         return "\n\n".join(s.rstrip("\n") + "\n" for s in parts)
 
 
@@ -230,6 +255,21 @@ HEAD = ("import math\nimport os\n\nimport numba as _numba\nimport numpy as _nump
         "os.environ.setdefault(\"OMP_WAIT_POLICY\", \"PASSIVE\")\n"
         f"_FLAGS = dict(cache=True, nogil=True, error_model=\"numpy\", fastmath={FLAGS})\n"
         "_MATH_FLAGS = dict(cache=True, nogil=True, error_model=\"numpy\", fastmath={\"contract\"})\n")
+
+
+WORKSPACE = '''# The large temporaries live in a workspace reused from call to call: allocating them afresh costs
+# more than the kernels (the allocator returns big blocks to the OS, and each call faults them in again).
+# Each call takes a workspace from the pool and puts it back, so concurrent calls never share one. A
+# workspace over 512 MB is not kept between calls: holding that much memory idle costs more.
+_POOL = []
+_KEEP = {keep}  # this workspace: {mb} MB
+
+
+def _workspace():
+    """The temporaries' arrays, by index."""
+    return ({arrays}
+    )
+'''
 
 
 def math_source(names):
