@@ -48,9 +48,13 @@ class _Module:
         self.count = 0
         self.buffers = []  # (shape, dtype) of each array in the workspace, by index
         self.pooled = set()  # variables that are (views of) workspace arrays
+        self.returns = {v for _, v in program.grads} | {program.output[1]}
 
     def buffer(self, var):
-        """The driver's expression for a workspace array to hold `var` (reused from call to call)."""
+        """The driver's expression for an array to hold `var`: a returned one is new, a temporary lives in the
+        workspace (reused from call to call)."""
+        if var in self.returns:
+            return f"_numpy.empty({self.shapes[var]!r}, {self.dtypes[var]!r})"
         self.buffers.append((self.shapes[var], self.dtypes[var]))
         self.pooled.add(var)
         return f"_ws[{len(self.buffers) - 1}]"
@@ -85,14 +89,31 @@ class _Module:
                 code = args[0]
                 if args[0] in self.pooled:
                     self.pooled.add(ins.out)
-            elif ins.op == "matmul" and self.dtypes[ins.out] and len(self.shapes[ins.out]) >= 2:
-                code = f"_numpy.matmul({args[0]}, {args[1]}, out={self.buffer(ins.out)})"
+            elif self.product(ins):
+                code = self.product(ins).format(*args, out=self.buffer(ins.out))
+                self.helpers.add("_matmul")
             else:
                 code = OPS[ins.op].code(args, ins.params)
             for helper in runtime.HELPERS:
                 if helper.__name__ + "(" in code:
                     self.helpers.add(helper.__name__)
             self.driver.append(f"{ins.out} = {code}")
+
+    def product(self, ins):
+        """A matrix product of 2-D operands as a call of _matmul (its format string), or None."""
+        shapes = [self.shapes.get(a, ()) if isinstance(a, str) else () for a in ins.args]
+        if ins.op not in ("matmul", "mm_left", "mm_right") or not self.dtypes[ins.out]:
+            return None
+        if any(len(s) != 2 for s in shapes) or len(self.shapes[ins.out]) != 2:
+            return None
+        if ins.op == "matmul":
+            return "_matmul({0}, {1}, {out})"
+        g, a, b = shapes
+        if ins.op == "mm_left" and self.shapes[ins.out] == (g[0], b[0]) == a:  # no sum back to a's shape
+            return "_matmul({0}, {2}.T, {out})"
+        if ins.op == "mm_right" and self.shapes[ins.out] == (a[1], g[1]) == b:
+            return "_matmul({1}.T, {0}, {out})"
+        return None
 
     # ---- one fused loop --------------------------------------------------------------------------------
     def loop(self, k):
@@ -230,6 +251,8 @@ class _Module:
         used = self.helpers | {need for h in self.helpers for need in _NEEDS.get(h, ())} | {"_array"}
         parts += [inspect.getsource(h) for h in runtime.HELPERS if h.__name__ in used]
         parts += [inspect.getsource(f) for f in (_input, _scalar, _finish)]
+        if "_matmul" in self.helpers:
+            parts.append(SHARED_THREADS)
         parts += self.kernels
         if self.buffers:
             arrays = "".join(f"\n        _numpy.empty({shape!r}, {dtype!r})," for shape, dtype in self.buffers)
@@ -237,11 +260,12 @@ class _Module:
             parts.append(WORKSPACE.format(arrays=arrays, keep=size <= KEEP_BYTES, mb=math.ceil(size / 2**20)))
         inputs = ", ".join(name for name, _ in p.inputs)
         doc = f'    """{out_name} and {{name: gradient}} from inputs {{{inputs}}} of the shapes above."""'
+        body = self.driver
         if self.buffers:
-            body = ["_ws = _POOL.pop() if _POOL else _workspace()", "try:"] + ["    " + s for s in self.driver]
+            body = ["_ws = _POOL.pop() if _POOL else _workspace()", "try:"] + ["    " + s for s in body]
             body += ["finally:", "    if _KEEP:", "        _POOL.append(_ws)"]
-        else:
-            body = self.driver
+        if self.helpers & {"_matmul"}:  # BLAS on one thread while the kernels run: see SHARED_THREADS
+            body = ["with _one_blas_thread():"] + ["    " + s for s in body]
         func = ["def value_and_grad(inputs):", doc, "    xp = _numpy", "    _nc = _numba.get_num_threads()"]
         parts.append("\n".join(func + ["    " + s for s in body]))
         return "\n\n".join(s.rstrip("\n") + "\n" for s in parts)
@@ -269,6 +293,60 @@ def _workspace():
     """The temporaries' arrays, by index."""
     return ({arrays}
     )
+'''
+
+
+SHARED_THREADS = '''# BLAS and the kernels share Numba's threads. During a call BLAS runs on one thread, and a large matrix
+# product is split by rows over Numba's thread count (the main thread and a small pool). Otherwise two thread
+# pools fight over the cores: OpenBLAS's threads spin for a while after each product, exactly when the
+# kernels' threads start; on a busy 2-core machine that made a W3 call 6x slower. Without threadpoolctl
+# (which finds the BLAS library loaded) BLAS keeps its own threads and products are not split.
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+try:
+    from threadpoolctl import ThreadpoolController as _Controller
+
+    _BLAS = _Controller().select(user_api="blas").lib_controllers
+except ImportError:
+    _BLAS = []
+_BLAS_LOCK = threading.Lock()
+_BLAS_STATE = {"calls": 0, "threads": []}  # calls running now; BLAS's thread counts to restore after the last
+_WORKERS = ThreadPoolExecutor(max(1, _numba.config.NUMBA_NUM_THREADS - 1), thread_name_prefix="irgraph-blas")
+_SPLIT_AT = 1 << 20  # multiply-adds: a smaller product is not worth a hand-off to another thread
+
+
+class _one_blas_thread:
+    """BLAS on one thread from the first call that enters to the last that leaves (calls may overlap)."""
+
+    def __enter__(self):
+        with _BLAS_LOCK:
+            if _BLAS_STATE["calls"] == 0:
+                _BLAS_STATE["threads"] = [lib.get_num_threads() for lib in _BLAS]
+                for lib in _BLAS:
+                    lib.set_num_threads(1)
+            _BLAS_STATE["calls"] += 1
+
+    def __exit__(self, *exc):
+        with _BLAS_LOCK:
+            _BLAS_STATE["calls"] -= 1
+            if _BLAS_STATE["calls"] == 0:
+                for lib, n in zip(_BLAS, _BLAS_STATE["threads"]):
+                    lib.set_num_threads(n)
+
+
+def _matmul(a, b, out):
+    """a @ b into out (2-D arrays); a large product is split by rows over the threads."""
+    nc = _numba.get_num_threads()
+    rows = out.shape[0]
+    if not _BLAS or nc < 2 or rows < 2 * nc or a.shape[0] * a.shape[1] * b.shape[1] < _SPLIT_AT:
+        return _numpy.matmul(a, b, out=out)
+    cut = [rows * c // nc for c in range(nc + 1)]
+    jobs = [_WORKERS.submit(_numpy.matmul, a[i:j], b, out=out[i:j]) for i, j in zip(cut[1:-1], cut[2:])]
+    _numpy.matmul(a[:cut[1]], b, out=out[:cut[1]])
+    for job in jobs:
+        job.result()
+    return out
 '''
 
 

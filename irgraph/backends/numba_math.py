@@ -101,17 +101,21 @@ def _k_log1p(x):
 
 
 def _k_tanh(x):
-    """tanh: a rational function below 0.625 (Cephes' coefficients), 1 - 2/(exp(2|x|) + 1) above."""
+    """tanh(|x|) = m / (m + 2) with m = e**(2|x|) - 1 (expm1's reduction, so small |x| keeps its digits),
+    the polynomial in Estrin's form: its short dependency chains keep the vector units busy."""
     x = float(x)
-    ax = min(abs(x), 20.0)  # tanh is 1.0 in float64 beyond 19.06; NaN passes (the test is False)
-    s = ax * ax
-    small = ax + ax * s * ((-9.64399179425052238628e-1 * s - 9.92877231001918586564e1) * s
-                           - 1.61468768441708447952e3) / (((s + 1.12811678491632931402e2) * s
-                                                           + 2.23548839060100448583e3) * s
-                                                          + 4.84406305325125486048e3)
-    big = 1.0 - 2.0 / (_k_exp(2.0 * ax) + 1.0)
-    t = small if ax < 0.625 else big
-    t = x if math.isnan(x) else t
+    y = 2.0 * min(abs(x), 20.0) if not math.isnan(x) else 0.0  # tanh is 1.0 in float64 beyond 19.06
+    k = math.floor(y * 1.4426950408889634 + 0.5)
+    r = (y - k * LN2_HI) - k * LN2_LO
+    r2 = r * r
+    r4 = r2 * r2
+    b0 = (1.0 + r * (1 / 2)) + r2 * (1 / 6 + r * (1 / 24))
+    b1 = (1 / 120 + r * (1 / 720)) + r2 * (1 / 5040 + r * (1 / 40320))
+    b2 = (1 / 362880 + r * (1 / 3628800)) + r2 * (1 / 39916800 + r * (1 / 479001600))
+    p = r * ((b0 + r4 * b1) + r4 * r4 * (b2 + r4 * (1 / 6227020800)))  # e**r - 1, Taylor to r**13
+    s = _from_bits((k + 1023) << 52)
+    m = p * s + (s - 1.0)
+    t = x if math.isnan(x) else m / (m + 2.0)
     return math.copysign(t, x)
 
 
