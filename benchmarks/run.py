@@ -27,7 +27,8 @@ Timing: warm-up, then every implementation of a workload is timed in interleaved
 so drift on a shared machine hits all alike) with time.perf_counter; each repeat runs enough calls to
 last >= 0.2 s (0.05 s with --quick). Reported: best and median time per call; ratios are irgraph time /
 other time on the best-of figures (> 1 means irgraph is slower). GPU repeats are bracketed by a device
-synchronize. OPENBLAS_* settings are printed, never changed.
+synchronize. OPENBLAS_* settings are printed, never changed; where OPENBLAS_CORETYPE is set, W3 also runs once more in a
+child process without it, to show what the pin costs (the verdicts stay those of the machine as it is).
 """
 
 import argparse
@@ -906,6 +907,28 @@ def print_summary(rows, w4):
             print(f"     WRONG: {p}")
 
 
+def w3_unpinned(args):
+    """W3 again in a child process without OPENBLAS_CORETYPE, which pins OpenBLAS to one CPU family's
+    kernels (this VM sets Haswell, AVX2, on an AVX-512 CPU): what the pin costs the BLAS-based paths. JAX does
+    not use OpenBLAS. The verdict above stays the one measured with the machine's settings."""
+    import tempfile
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    with tempfile.TemporaryDirectory() as folder:
+        cmd = [sys.executable, __file__, "--only", "W3", "--results-dir", folder] + (["--quick"] if args.quick else [])
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, check=False)
+        found = sorted(Path(folder).glob("*.json"))
+        if done.returncode or not found:
+            print(f"\nW3 without OPENBLAS_CORETYPE: the child run failed ({done.stderr.strip()[-300:]})")
+            return {"failed": done.stderr[-2000:]}
+        row = json.loads(found[-1].read_text())["workloads"]["W3"]["summary"]
+    ratio = f"{row['fused_jax']:.2f}x jax.jit" if row.get("fused_jax") else "no jax"
+    print(f"\nW3 without OPENBLAS_CORETYPE (child process, OpenBLAS picks its kernels for this CPU): numba "
+          f"{fmt_time(row.get('fused_s'))} = {ratio}; hand-written numpy {fmt_time(row.get('hand_s'))}; "
+          f"jax.jit {fmt_time(row.get('jax_s'))}")
+    return row
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -966,6 +989,8 @@ def main(argv=None):
         out["workloads"]["W4"] = w4
     if rows or w4:
         print_summary(rows, w4)
+    if "W3" in only and args.device == "numpy" and os.environ.get("OPENBLAS_CORETYPE"):
+        out["workloads"]["W3_unpinned"] = w3_unpinned(args)
     w5 = None
     if "W5" in only:
         w5 = print_w5(workload_w5(args, xp, jax))

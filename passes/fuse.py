@@ -8,7 +8,9 @@ that only a later kernel uses is moved into that kernel when this does not make 
 loop (the tanh derivative 1 - h^2 is computed where it is consumed, from h, instead of being stored).
 Arithmetic on shape-() values forms "scalar" kernels; matrix products are "blas" kernels, except those
 with an axis of size 1 (outer and matrix-vector products, backends/numba_products.py), which are loop work;
-the rest "op".
+the rest "op". A loop that would do nothing but one contraction (the sum of a product of two arrays: a dot
+product, or a matrix-vector product written as sum_to(g * x, w)) is a "blas" kernel too: with no other
+work to share the pass over the data, BLAS does it best.
 
 Without shapes, every input is taken to have one common shape: a picture of what fuses, not a plan.
 """
@@ -32,6 +34,7 @@ def fuse(program: Program, shapes=None) -> Program:
     known = infer_all(program, shapes)
     groups = _group(program, known)
     _sink(groups)
+    _contractions(groups, program, known)
     fused = dataclasses.replace(program, kernels=_kernels(program, groups, known))
     if os.environ.get("IRGRAPH_VERIFY") == "1":  # passes.verifying(), which this module cannot import
         verify(fused, known)
@@ -167,6 +170,25 @@ def _sink(groups):
             first.instrs.insert(at, ins)
             first.made[ins.out] = "ew"
             where[ins.out] = owner[id(ins)] = first
+
+
+def _contractions(groups, program, known):
+    """Mark as "blas" the loops that are one product of two arrays and one reduction of it, nothing else."""
+    keep = {program.output[1]} | {v for _, v in program.grads}
+    users = {}
+    for g in groups:
+        for ins in g.instrs:
+            for a in data_args(ins):
+                users[a] = users.get(a, 0) + 1
+    for g in groups:
+        if g.kind != "loop" or len(g.instrs) != 2:
+            continue
+        mul, red = g.instrs
+        if (mul.op != "mul" or red.op not in ("sum", "mean", "sum_to") or g.made[red.out] != "red"
+                or data_args(red) != [mul.out] or users.get(mul.out) != 1 or mul.out in keep):
+            continue
+        if all(isinstance(a, str) and known[a] for a in mul.args):
+            g.kind = "blas"
 
 
 def _kernels(program, groups, known):

@@ -131,6 +131,32 @@ def test_results_outlive_the_next_call_and_threads_share_no_temporaries(name):
             np.testing.assert_allclose(res.grads[k], ref.grads[k], rtol=1e-12, atol=1e-15, err_msg=k)
 
 
+CONTRACTIONS = {  # a loop that would only sum a product of two arrays goes to BLAS (through einsum)
+    "gemv_rows": ("z = sum(A * v, 1)\nloss = sum(z * z)", {"A": (300, 40), "v": (40,)}),
+    "gemv_columns": ("z = sum(A * u, 0)\nloss = sum(tanh(z))", {"A": (300, 40), "u": (300, 1)}),
+    "batched_dot_3d": ("z = mean(A * B, -1)\nloss = sum(exp(z))", {"A": (4, 5, 6), "B": (5, 6)}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACTIONS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_lone_contraction_is_a_blas_kernel_and_agrees_with_jax(name, dtype):
+    text, shapes = CONTRACTIONS[name]
+    prog = irgraph.compile(text)
+    inputs = _inputs(shapes, dtype=dtype)
+    kernels = passes.fuse(prog, {v: shapes[n] for n, v in prog.inputs}).kernels
+    assert [k.kind for k in kernels if "z" in k.equations()] == ["blas"]
+    assert "z = _product_sum(" in prog.source_for("numba", inputs)
+    res = prog.run(inputs, device="numba")
+    value, grads = _jax(text, {k: v.astype(np.float64) for k, v in inputs.items()})
+    rtol = 1e-10 if dtype == np.float64 else 1e-5  # float32: of the whole gradient (sums of 300 terms cancel)
+    assert np.asarray(res.value).dtype == dtype
+    np.testing.assert_allclose(res.value, value, rtol=rtol)
+    for k, g in grads.items():
+        assert res.grads[k].dtype == dtype, k
+        assert np.linalg.norm(res.grads[k] - g) <= rtol * np.linalg.norm(g), k
+
+
 def test_linear_regression_is_one_loop():
     """The W2 shape: every elementwise step and every reduction, forward and backward, in one kernel."""
     text = (pathlib.Path(__file__).parent.parent / "examples" / "linreg.eq").read_text()

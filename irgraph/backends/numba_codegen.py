@@ -73,6 +73,8 @@ class _Module:
             self.driver.append(f"# {k.name}: {k.kind}" + (f" over {k.space}" if k.kind == "loop" else ""))
             if k.kind == "loop":
                 self.loop(k)
+            elif k.kind == "blas" and k.instrs[0].op == "mul":
+                self.contraction(k)
             else:
                 self.lines(k.instrs)
         grads = ", ".join(f"{name!r}: {self.returned(v)}" for name, v in p.grads)
@@ -98,6 +100,18 @@ class _Module:
                 if helper.__name__ + "(" in code:
                     self.helpers.add(helper.__name__)
             self.driver.append(f"{ins.out} = {code}")
+
+    def contraction(self, k):
+        """A product of two arrays summed (a "blas" kernel of passes/fuse.py): einsum, which hands the
+        contraction to BLAS (dot, gemv), with no array for the product."""
+        mul, red = k.instrs
+        kept = _kept(red, k.space, self.shapes)
+        a, b = (_atom(x) for x in mul.args)
+        code = f"_product_sum({a}, {b}, {kept!r}, {self.shapes[red.out]!r})"
+        if red.op == "mean":
+            code += f" / {float(_count(self.shapes[red.args[0]], dict(red.params).get('axis')))!r}"
+        self.helpers.add("_product_sum")
+        self.driver.append(f"{red.out} = {code}")
 
     def product(self, ins):
         """A matrix product of 2-D operands as a call of _matmul (its format string), or None."""
@@ -253,6 +267,8 @@ class _Module:
         parts += [inspect.getsource(f) for f in (_input, _scalar, _finish)]
         if "_matmul" in self.helpers:
             parts.append(SHARED_THREADS)
+        if "_product_sum" in self.helpers:
+            parts.append(inspect.getsource(_product_sum))
         parts += self.kernels
         if self.buffers:
             arrays = "".join(f"\n        _numpy.empty({shape!r}, {dtype!r})," for shape, dtype in self.buffers)
@@ -397,6 +413,21 @@ def _input(inputs, name, shape, dtype):
         raise ValueError(f"input {name!r} has shape {x.shape} and dtype {x.dtype}; this module was made for "
                          f"{shape} {dtype or 'float'}")
     return x
+
+
+def _product_sum(a, b, kept, shape):
+    """a * b (broadcast together) summed over the axes where `kept` is False, as `shape`, by einsum."""
+    rank = len(kept)
+    letters = "abcdefghijklmnopqrstuvwxyz"[:rank]
+
+    def operand(x):
+        padded = (1,) * (rank - x.ndim) + x.shape
+        axes = [d for d in range(rank) if padded[d] != 1]
+        return x.reshape([padded[d] for d in axes]), "".join(letters[d] for d in axes)
+
+    (xa, sa), (xb, sb) = operand(a), operand(b)
+    out = "".join(letters[d] for d in range(rank) if kept[d] and letters[d] in sa + sb)
+    return _numpy.einsum(f"{sa},{sb}->{out}", xa, xb, optimize=True).reshape(shape)[()]
 
 
 def _scalar(x):

@@ -37,7 +37,8 @@ class Kernel:
 
     kind "loop": elementwise instructions over one iteration space `space`, with the reductions (sum, mean,
     sum_to) that consume them: one pass over the data. "scalar": arithmetic on shape-() values. "blas": a
-    matrix product. "op": any other instruction, run as it is.
+    matrix product, or a loop that would be one product of two arrays summed (a dot or matrix-vector
+    product). "op": any other instruction, run as it is.
     """
 
     name: str  # k<number>_<the equations it computes>
