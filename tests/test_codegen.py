@@ -192,3 +192,25 @@ def test_generated_module_reports_a_vector_output():
     exec(compile(prog.source, "generated.py", "exec"), namespace)  # noqa: S102 (running generated code is the test)
     with pytest.raises(ValueError, match="the output 'loss' .* differentiate sum\\(loss\\) or mean\\(loss\\)"):
         namespace["value_and_grad"]({"w": np.ones(3), "x": 2.0})
+
+
+def test_float_function_names_gradients_directly_and_agrees_with_the_array_function():
+    """On floats sum_to and id are the identity: the float function assigns d_w1 = d_yhat * x1 at once
+    (no g5 = ...; d_w1 = g5), and a value renamed twice (id of a sum_to) still arrives under its last name."""
+    text = "a1 = w1 * x1\na2 = w2 * x2\nyhat = b + a1 + a2\nloss = (yhat - y)^2"
+    prog = irgraph.compile(text)
+    floats = prog.source[prog.source.index("def _value_and_grad_floats"):]
+    assert "    d_w1 = d_yhat * x1\n" in floats and "g5" not in floats
+    rng = np.random.default_rng(3)
+    for model in (text, "u = x * x\nv = u\nloss = v * w + 2 * w", "loss = 3 * x * w - x / w"):
+        prog = irgraph.compile(model)
+        namespace = {}
+        exec(compile(prog.source, "generated.py", "exec"), namespace)  # noqa: S102 (running generated code is the test)
+        names = [name for name, _ in prog.inputs]
+        values = {name: float(rng.normal()) for name in names}
+        array_value, array_grads = namespace["value_and_grad"]({k: np.float64(v) for k, v in values.items()})
+        value, grads, finite = namespace["_value_and_grad_floats"](*(values[n] for n in names))
+        assert finite and value == pytest.approx(float(array_value), rel=1e-15)
+        assert grads.keys() == array_grads.keys()
+        for k in grads:
+            assert grads[k] == pytest.approx(float(array_grads[k]), rel=1e-15), k

@@ -29,13 +29,16 @@ def generate(program, model_name="model"):
     if not any(ins.role == "backward" for ins in program.instrs) and program.grads:
         body.extend(_scalar_check(*program.output))
     body.append(f"return {program.output[1]}, {_dict(program.grads)}")
-    scalar = _lines(program, program.instrs, used, scalar=True)
+    same = {}  # on floats, sum_to and id are the identity: their results are other names for their operands
+    scalar = _lines(program, program.instrs, used, scalar=True, same=same)
+    out = same.get(program.output[1], program.output[1])
+    grads = [(name, same.get(v, v)) for name, v in program.grads]
     # and whether every result is finite: a sum is, unless one of them is not (or it overflows)
-    terms = [program.output[1]] + [v for _, v in program.grads]
+    terms = [out] + [v for _, v in grads]
     scalar.append(f"_total = {' + '.join(terms[:SUM_TERMS])}")
     for i in range(SUM_TERMS, len(terms), SUM_TERMS):  # one long a + b + … nests too deep for Python's compiler
         scalar.append(f"_total += {' + '.join(terms[i:i + SUM_TERMS])}")
-    scalar.append(f"return {program.output[1]}, {_dict(program.grads)}, _total - _total == 0.0")
+    scalar.append(f"return {out}, {_dict(grads)}, _total - _total == 0.0")
 
     out_name = program.output[0]
     wrt = ", ".join(program.wrt) or "nothing"
@@ -49,7 +52,7 @@ def generate(program, model_name="model"):
     func = _function("value_and_grad(inputs, xp=None)", doc,
                      ["if xp is None:", "    xp = numpy", "try:"] + ["    " + line for line in body] + retry)
     params = ", ".join(v for _, v in program.inputs)
-    floats = _function(f"{FLOATS}({params})", "The same, for inputs that are all Python floats.", ["xp = numpy"] + scalar)
+    floats = _function(f"{FLOATS}({params})", "The same, for inputs that are all Python floats.", scalar)
     if not float_safe(program):
         floats = [f"{FLOATS} = None  # the program calls NumPy functions: floats take the array path"]
     return _module(head, used, [func, floats])
@@ -123,28 +126,47 @@ def float_safe(program):
                                       and float(i.args[1]).is_integer()) for i in program.instrs)
 
 
-def _lines(program, instrs, used, scalar=False):
+def _lines(program, instrs, used, scalar=False, same=None):
     """One line per instruction, a comment where the role changes, the scalar check before the backward
-    part. `scalar`: every value is a number, so `sum_to` is the identity and the output is a scalar by
-    construction (no check, no drops)."""
+    part. `scalar`: every value is a number, so the output is a scalar by construction (no check, no
+    drops), and `sum_to` and `id` are the identity: no line; an operand made only for one of them is
+    assigned to its name directly, otherwise `same` records the result as another name for the operand."""
     body, role = [], None
+    same = {} if same is None else same
+    named = {}  # on floats: a value made only to be renamed by sum_to or id takes that name at once
+    if scalar:
+        uses = {}
+        for ins in instrs:
+            for a in ins.args:
+                if isinstance(a, str):
+                    uses[a] = uses.get(a, 0) + 1
+        results = {program.output[1]} | {v for _, v in program.grads}
+        made = {ins.out for ins in instrs}
+        for ins in instrs:
+            a = ins.args[0] if ins.op in ("sum_to", "id") else None
+            if isinstance(a, str) and a in made and uses[a] == 1 and a not in results and a not in named:
+                named[a] = ins.out
     for ins in instrs:
         if ins.role != role:
             if ins.role == "backward" and program.grads and not scalar:
                 body.extend(_scalar_check(*program.output))
             role = ins.role
             body.append(f"# {role}")
-        args = [_atom(a) for a in ins.args]
-        if scalar and ins.op == "sum_to":
-            body.append(f"{ins.out} = {args[0]}")
+        args = [_atom(same.get(a, a) if isinstance(a, str) else a) for a in ins.args]
+        if scalar and ins.op in ("sum_to", "id"):
+            if ins.args[0] not in named:
+                same[ins.out] = args[0]  # a variable, or a constant's literal
             continue
+        out = ins.out
+        while out in named:  # a chain of renamings ends at the last name
+            out = named[out]
         code = OPS[ins.op].code(args, ins.params)
         if ins.op == "pow" and isinstance(ins.args[1], float) and ins.args[1].is_integer():
             code = f"{args[0]} ** {args[1]}"  # never complex: plain Python, no call
         for helper in runtime.HELPERS:
             if helper.__name__ + "(" in code:
                 used.add(helper.__name__)
-        body.append(f"{ins.out} = {code}")
+        body.append(f"{out} = {code}")
         if ins.frees and not scalar:
             body.append(f"del {', '.join(ins.frees)}")
     return body
