@@ -141,14 +141,20 @@ def _group(program, known):
     return groups
 
 
-def _sink(groups):
-    """Move elementwise values into the later loop kernel that consumes them, where that stores less."""
-    where = {ins.out: g for g in groups for ins in g.instrs}
+def _users(groups):
+    """{variable: the instructions that read it}."""
     users = {}
     for g in groups:
         for ins in g.instrs:
             for a in data_args(ins):
                 users.setdefault(a, []).append(ins)
+    return users
+
+
+def _sink(groups):
+    """Move elementwise values into the later loop kernel that consumes them, where that stores less."""
+    where = {ins.out: g for g in groups for ins in g.instrs}
+    users = _users(groups)
     owner = {id(ins): g for g in groups for ins in g.instrs}
     for g in reversed(groups):
         if g.kind != "loop":
@@ -175,17 +181,13 @@ def _sink(groups):
 def _contractions(groups, program, known):
     """Mark as "blas" the loops that are one product of two arrays and one reduction of it, nothing else."""
     keep = {program.output[1]} | {v for _, v in program.grads}
-    users = {}
-    for g in groups:
-        for ins in g.instrs:
-            for a in data_args(ins):
-                users[a] = users.get(a, 0) + 1
+    users = _users(groups)
     for g in groups:
         if g.kind != "loop" or len(g.instrs) != 2:
             continue
         mul, red = g.instrs
         if (mul.op != "mul" or red.op not in ("sum", "mean", "sum_to") or g.made[red.out] != "red"
-                or data_args(red) != [mul.out] or users.get(mul.out) != 1 or mul.out in keep):
+                or data_args(red) != [mul.out] or len(users[mul.out]) != 1 or mul.out in keep):
             continue
         if all(isinstance(a, str) and known[a] for a in mul.args):
             g.kind = "blas"

@@ -37,6 +37,16 @@ def jax_function(case, inputs):
     return lambda p: case.ref(J, {**data, **p})
 
 
+def jax_at(case, seed):
+    """Inputs and directions for the case (seeds `seed` and `seed` + 1), and f -> jax.jvp of f there."""
+    import jax
+
+    inputs = case.inputs(seed=seed)
+    params = {k: np.asarray(inputs[k], dtype=np.float64) for k in case.wrt}
+    along = directions(inputs, case.wrt, seed=seed + 1)
+    return inputs, along, lambda f: jax.jvp(f, (params,), ({k: np.asarray(x) for k, x in along.items()},))
+
+
 def assert_close(got, want, what, rtol=1e-9, atol=1e-10):
     got, want = to_numpy(got), np.asarray(want)
     assert np.shape(got) == want.shape, f"{what}: shape {np.shape(got)}, expected {want.shape}"
@@ -86,12 +96,8 @@ def test_hessian_matches_jax(case, device):
 @needs_jax
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_jvp_matches_jax(case, device):
-    import jax
-
-    inputs = case.inputs(seed=6)
-    params = {k: np.asarray(inputs[k], dtype=np.float64) for k in case.wrt}
-    tangents = directions(inputs, case.wrt, seed=7)
-    value, slope = jax.jvp(jax_function(case, inputs), (params,), ({k: np.asarray(v) for k, v in tangents.items()},))
+    inputs, tangents, jax_jvp = jax_at(case, seed=6)
+    value, slope = jax_jvp(jax_function(case, inputs))
     got_value, got_slope = irgraph.jvp(case.text, wrt=case.wrt, output=case.output, device=device)(inputs, tangents)
     assert_close(got_value, value, f"{case.name}: value")
     assert_close(got_slope, slope, f"{case.name}: jvp")
@@ -102,10 +108,8 @@ def test_jvp_matches_jax(case, device):
 def test_hvp_matches_jvp_of_jax_grad(case, device):
     import jax
 
-    inputs = case.inputs(seed=8)
-    params = {k: np.asarray(inputs[k], dtype=np.float64) for k in case.wrt}
-    v = directions(inputs, case.wrt, seed=9)
-    _, want = jax.jvp(jax.grad(jax_function(case, inputs)), (params,), ({k: np.asarray(x) for k, x in v.items()},))
+    inputs, v, jax_jvp = jax_at(case, seed=8)
+    _, want = jax_jvp(jax.grad(jax_function(case, inputs)))
     got = irgraph.hvp(case.text, wrt=case.wrt, output=case.output, device=device)(inputs, v)
     for name in case.wrt:
         assert_close(got[name], want[name], f"{case.name}: (Hv)[{name}]")
