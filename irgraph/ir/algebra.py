@@ -16,7 +16,7 @@ def rewrite(op, args, params, b):
         return None  # folding needs constant operands: most nodes end here, and fast
     values = [b.value(a) for a in args]
     row = OPS[op]
-    if row.kind == "elementwise" and args and all(v is not None for v in values):
+    if row.kind == "elementwise" and args and None not in values:
         return b.const(fold(op, values, params))
     if op in _WHOLE and values[0] is not None and all(v is None for _, v in params):
         return args[0]  # a constant is its own sum, mean and transpose (and stays a weak Python float)
@@ -56,25 +56,27 @@ def _mul(args, values, b):
     (x, y), (u, v) = args, values
     if v is not None and u is None:  # constants first: 2*x, never x*2
         return b.make("mul", (y, x))
-    if u == 1:
-        return y
-    if u == -1:
-        return b.make("neg", (y,))
-    if u is not None and b.op(y) == "mul" and b.value(b.args(y)[0]) is not None:
-        return b.make("mul", (b.const(u * b.value(b.args(y)[0])), b.args(y)[1]))
-    if u is not None and b.op(y) == "neg":
-        return b.make("mul", (b.const(-u), b.args(y)[0]))
-    if b.op(x) == "neg" and b.op(y) == "neg":
-        return b.make("mul", (b.args(x)[0], b.args(y)[0]))
-    if b.op(y) == "neg":  # pull signs outwards: x*(-y) → -(x*y)
-        return b.make("neg", (b.make("mul", (x, b.args(y)[0])),))
-    if b.scalar(x) and b.op(y) == "mul" and b.scalar(b.args(y)[0]) and not b.scalar(b.args(y)[1]):
+    oy = b.op(y)  # each operand's op read once: most products match no rule, and are asked every question
+    if u is not None:
+        if u == 1:
+            return y
+        if u == -1:
+            return b.make("neg", (y,))
+        if oy == "mul" and b.value(b.args(y)[0]) is not None:
+            return b.make("mul", (b.const(u * b.value(b.args(y)[0])), b.args(y)[1]))
+        if oy == "neg":
+            return b.make("mul", (b.const(-u), b.args(y)[0]))
+    elif oy == "neg":  # (x is no constant here)
+        if b.op(x) == "neg":
+            return b.make("mul", (b.args(x)[0], b.args(y)[0]))
+        return b.make("neg", (b.make("mul", (x, b.args(y)[0])),))  # pull signs outwards: x*(-y) → -(x*y)
+    if oy == "mul" and b.scalar(x) and b.scalar(b.args(y)[0]) and not b.scalar(b.args(y)[1]):
         # s*(c*X) → (s*c)*X: the scalars meet first, and the array is walked once, not twice
         return b.make("mul", (b.make("mul", (x, b.args(y)[0])), b.args(y)[1]))
-    for spread, other in ((x, y), (y, x)):
+    for spread, other, op in ((x, y, b.op(x)), (y, x, oy)):
         # A full reduction's gradient broadcast to x's shape, times something of x's shape: multiply by
         # the scalar instead, so NumPy streams one array rather than two (one of them with stride 0).
-        if b.op(spread) == "unsum" and b.params(spread) == (("axis", None),) and b.same_shape(spread, other):
+        if op == "unsum" and b.params(spread) == (("axis", None),) and b.same_shape(spread, other):
             return b.make("mul", (b.args(spread)[0], other))
     return None
 

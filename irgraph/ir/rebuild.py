@@ -6,7 +6,7 @@ Graph.topo, static shape classes of the new nodes, and the node view algebra.rew
 """
 
 from .algebra import rewrite
-from .expr import G, postorder
+from .expr import G, node_of, postorder
 from .graph import Graph
 from .shapes import SCALAR, shape_class
 
@@ -26,6 +26,8 @@ class Rebuilder:
         self.shape = {} if shapes else None  # static shape classes of the new nodes
         self.next_id = graph.meta.next_id
         self.current = {}
+        self.consts = {}  # {const node: its value}: `value` is this dict's get, a C call, as rewrite asks it often
+        self.value = self.consts.get
         self.owned = set()  # nodes whose attribute dict is this pass's own (the others are shared, unchanged)
 
     def keep(self, n, args=()):
@@ -33,6 +35,8 @@ class Rebuilder:
         self.nodes[n] = d = self.old_nodes[n]
         if args:
             self.operands[n] = args
+        elif d["op"] == "const":
+            self.consts[n] = d["value"]
         if self.shape is not None:
             self.shape[n] = shape_class(n, d["op"], [self.shape[a] for a in args])
         self.rep[n] = n
@@ -84,11 +88,7 @@ class Rebuilder:
         self.rep[o] = node
         return node
 
-    # The view algebra.rewrite needs.
-    def value(self, n):
-        d = self.nodes[n]
-        return d["value"] if d["op"] == "const" else None
-
+    # The view algebra.rewrite needs (and `value`, set in __init__: a constant's value, else None).
     def op(self, n):
         return self.nodes[n]["op"]
 
@@ -118,6 +118,8 @@ class Rebuilder:
         self.owned.add(node)
         if args:
             self.operands[node] = tuple(args)
+        elif op == "const":
+            self.consts[node] = attrs["value"]
         if self.shape is not None:
             self.shape[node] = shape_class(node, op, [self.shape[a] for a in args])
         return node
@@ -160,11 +162,11 @@ class Extender:
     def instantiate(self, expr, g=None):
         """Turn an expression over node references (a partial) into new nodes; G stands for the node `g`."""
         if expr.op == "var":  # most partials name an existing node: nothing to build
-            return expr.attr[0]
+            return node_of(expr)
         made = {}
         for e in postorder(expr):
             if e.op == "var":
-                made[e] = e.attr[0]
+                made[e] = node_of(e)
             elif e.op == "const":
                 made[e] = self.new("const", value=e.attr)
             elif e is G:

@@ -25,7 +25,10 @@ def shape_class(node, op, arg_classes):
         return arg_classes[row.shape_of]
     if row.kind == "tensor":
         return node
-    classes = set(arg_classes) - {SCALAR}  # elementwise: a scalar operand never changes the shape
+    if len(arg_classes) == 2:  # elementwise: a scalar operand never changes the shape
+        a, b = arg_classes
+        return a if a == b or b == SCALAR else b if a == SCALAR else node
+    classes = set(arg_classes) - {SCALAR}
     if not classes:
         return SCALAR
     return classes.pop() if len(classes) == 1 else node
