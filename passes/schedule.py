@@ -39,11 +39,11 @@ def _schedule(graph):
     # depth-first from there.
     # The tangent sweep (what the directions flow into) comes last, depth-first too.
     swept = graph.descendants(tangent_inputs.values()) - forward if tangent_inputs else set()
-    order = graph.topo(among=forward)
+    ahead = graph.topo(among=forward)
     rest = [n for n in graph.order() if n not in forward]
-    order += _depth_first([n for n in rest if n not in swept], args)
-    if swept:
-        order += _depth_first([n for n in rest if n in swept], args)
+    behind = _depth_first([n for n in rest if n not in swept], args)
+    tangent = _depth_first([n for n in rest if n in swept], args) if swept else []
+    order = ahead + behind + tangent
 
     names = _Names()
     var = {}
@@ -65,29 +65,33 @@ def _schedule(graph):
             if n not in var:
                 var[n] = names.claim(prefix + name)
     instrs, sweep = [], []  # [out, op, args, params, role, line] rows, made Instrs once their frees are known
-    for n in order:  # operands come first, so their variables exist when an instruction reads them
-        d = nodes[n]
-        op = d["op"]
-        if op == "input" or op == "const":
-            continue
-        forward_node = n in forward
-        v = var.get(n)
-        if v is None:
-            whose = nodes.get(d.get("adj_of"))  # CSE/DCE may have dropped it
-            if d.get("name"):
-                v = names.claim(d["name"])
-            elif n in swept:  # dot_<name> for the tangent of a named value, else h<N>
-                of = _name_of(nodes, d.get("tan_of"))
-                v = names.claim("dot_" + of) if of else names.temp("h")
-            elif whose is not None and whose.get("name") and whose["op"] != "input":  # an input's d_ name is
-                v = names.claim("d_" + whose["name"])  # its final gradient's
-            else:
-                v = names.temp("t" if forward_node else "g")
-            var[n] = v
-        role = "forward" if forward_node else "tangent" if n in swept else (
-            "backward" if d.get("role", "backward") == "backward" else "partials")  # the partials the sweep reads
-        (sweep if role == "tangent" else instrs).append((v, op, tuple([var[a] for a in args[n]]),
-                                                         d.get("params", ()), role, d.get("line")))
+    claim, temp = names.claim, names.temp
+    # Operands come first, so their variables exist when an instruction reads them. The three parts are
+    # walked one by one: a node's part says its role and how a temporary is called, with no test per node.
+    for part, rows, kind in ((ahead, instrs, "forward"), (behind, instrs, "backward"), (tangent, sweep, "tangent")):
+        prefix = "t" if kind == "forward" else "g"
+        for n in part:
+            d = nodes[n]
+            op = d["op"]
+            if op == "input" or op == "const":
+                continue
+            v = var.get(n)
+            if v is None:
+                if d.get("name"):
+                    v = claim(d["name"])
+                elif kind == "tangent":  # dot_<name> for the tangent of a named value, else h<N>
+                    of = _name_of(nodes, d.get("tan_of"))
+                    v = claim("dot_" + of) if of else temp("h")
+                else:
+                    whose = nodes.get(d.get("adj_of"))  # CSE/DCE may have dropped it
+                    if whose is not None and whose.get("name") and whose["op"] != "input":  # an input's d_ name
+                        v = claim("d_" + whose["name"])  # is its final gradient's
+                    else:
+                        v = temp(prefix)
+                var[n] = v
+            role = kind if kind != "backward" else (
+                "backward" if d.get("role", "backward") == "backward" else "partials")  # the partials the sweep reads
+            rows.append((v, op, tuple([var[a] for a in args[n]]), d.get("params", ()), role, d.get("line")))
     # A constant output or gradient still needs a variable of its own; the output's comes first, so the
     # value exists before the backward part (and the scalar check) reads it.
     if not isinstance(var[out], str):
@@ -143,11 +147,14 @@ def _depth_first(nodes, args):
     users = {n: [] for n in nodes}  # among `nodes` only
     waiting = dict.fromkeys(nodes, 0)
     for v in nodes:
+        k = 0
         for u in args.get(v, ()):
             us = users.get(u)
             if us is not None and (not us or us[-1] != v):  # x*x: one user, once
                 us.append(v)
-                waiting[v] += 1
+                k += 1
+        if k:
+            waiting[v] = k
     return kahn(nodes, waiting, users.__getitem__, depth_first=True)
 
 
