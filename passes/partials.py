@@ -43,26 +43,71 @@ def attach_partials(graph: Graph) -> Graph:
 
 
 def _references(graph):
-    """Each node as a `var` leaf, labelled by its name, its number, or its expression when short."""
-    refs, long = {}, set()  # long: nodes whose inline text is over _INLINE characters
-    inline = {}  # how a node reads inside its users' expressions (as Graph.expressions has it)
+    """Each node as a `var` leaf, labelled by its name, its number, or its expression when short.
+
+    On tables (the compiler's graphs) an unnamed node's label is printed only when read (expr.Ref), except
+    a tensor op's: passes.forward's pushforward stands var(node) in for it, which must stay the same Expr
+    exactly when the label is the node's id. A networkx graph may be edited later: printed now.
+    """
     nodes, args = graph.parts()
-    for n in graph.order():
-        d = nodes[n]
-        if d["op"] == "const":
-            refs[n] = inline[n] = var(d["name"]) if d.get("name") else E.const(d["value"])
-            continue
-        ops = args.get(n, ())
-        if d.get("name"):
-            label = d["name"]
-            inline[n] = var(label)
-        elif any(u in long for u in ops):  # its text contains that operand's, so it is long too; printing
-            label = None  # it would cost time quadratic in the depth of a long unnamed expression
-        else:  # operands of a short expression are never long, so their inline forms exist
-            inline[n] = E.Expr(d["op"], tuple([inline[a] for a in ops]), d.get("params", ()))
-            label = to_text(inline[n])
-        if label is None or len(label) > _INLINE:
-            long.add(n)
-            label = n
-        refs[n] = var(n, label)
+    label_of = _Labels(nodes, args)
+    lazy = not graph.nx_built
+    refs = {}
+    for n, d in nodes.items():
+        op = d["op"]
+        if op == "const":
+            refs[n] = var(d["name"]) if d.get("name") else E.const(d["value"])
+        elif lazy and not d.get("name") and op in OPS and OPS[op].kind != "tensor":
+            refs[n] = E.Ref(n, label_of)
+        else:
+            refs[n] = var(n, label_of(n))
     return refs
+
+
+class _Labels:
+    """label_of(node): a node's name, else its expression in model syntax (as Graph.expressions inlines it)
+    when that is at most _INLINE characters, else its id. Printed on first request, operands first, with
+    an explicit stack (no recursion)."""
+
+    def __init__(self, nodes, args):
+        self.nodes, self.args = nodes, args
+        self.inline = {}  # node -> how it reads inside its users' expressions; None: long (its users are long too)
+        self.labels = {}
+
+    def __call__(self, n):
+        found = self.labels.get(n)
+        if found is None:
+            self._print(n)
+            found = self.labels[n]
+        return found
+
+    def _print(self, root):
+        nodes, args, inline, labels = self.nodes, self.args, self.inline, self.labels
+        stack = [root]
+        while stack:
+            n = stack[-1]
+            if n in inline:
+                stack.pop()
+                continue
+            d = nodes[n]
+            ops = args.get(n, ())
+            if d["op"] == "const":
+                inline[n] = var(d["name"]) if d.get("name") else E.const(d["value"])
+            elif d.get("name"):  # a name reads the same whatever its operands
+                inline[n] = var(d["name"])
+                labels[n] = d["name"]
+            else:
+                todo = [u for u in ops if u not in inline]
+                if todo:
+                    stack.extend(todo)
+                    continue
+                if any(inline[u] is None for u in ops):  # its text contains that operand's, so it is long too:
+                    labels[n] = None  # printing it would cost time quadratic in the depth of a long expression
+                else:
+                    inline[n] = E.Expr(d["op"], tuple([inline[a] for a in ops]), d.get("params", ()))
+                    labels[n] = to_text(inline[n])
+            stack.pop()
+            label = labels.get(n, "")
+            if label is None or len(label) > _INLINE:
+                inline[n] = None
+                labels[n] = n

@@ -70,6 +70,32 @@ def var(ref, label=None):
     return Expr("var", (), (ref, label if label is not None else str(ref)))
 
 
+class Ref(Expr):
+    """A `var` naming graph node `node` whose label `label_of(node)` is printed on first read of `attr`.
+
+    passes.attach_partials makes them for unnamed nodes: only pictures and explain read the labels, and
+    printing every node's expression cost a sixth of compiling a long chain. Not hash-consed (one per node
+    of one graph); node_of reads the node without printing anything.
+    """
+
+    __slots__ = ("_label_of", "node")
+    op, args = "var", ()  # shadow Expr's slots: every Ref is a leaf
+
+    def __new__(cls, node, label_of):
+        self = object.__new__(cls)
+        self.node, self._label_of = node, label_of
+        return self
+
+    @property
+    def attr(self):
+        return (self.node, self._label_of(self.node))
+
+
+def node_of(e):
+    """The graph node a `var` leaf names (a Ref's label stays unprinted)."""
+    return e.node if type(e) is Ref else e.attr[0]
+
+
 G = Expr("g", (), None)  # the upstream gradient in a pullback
 
 
