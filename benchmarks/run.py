@@ -25,7 +25,8 @@ floats) and W4 (compile time) are host-only and always run on the CPU.
 
 Timing: warm-up, then every implementation of a workload is timed in interleaved repeats (round-robin,
 so drift on a shared machine hits all alike) with time.perf_counter; each repeat runs enough calls to
-last >= 0.2 s (0.05 s with --quick). Reported: best and median time per call; ratios are irgraph time /
+last >= 0.2 s (0.05 s with --quick), after 0.12 s of untimed calls that let the previous implementation's
+threads go idle (SETTLE_S). Reported: best and median time per call; ratios are irgraph time /
 other time on the best-of figures (> 1 means irgraph is slower). GPU repeats are bracketed by a device
 synchronize. OPENBLAS_* settings are printed, never changed; where OPENBLAS_CORETYPE is set, W3 also runs once more in a
 child process without it, to show what the pin costs (the verdicts stay those of the machine as it is).
@@ -57,6 +58,10 @@ TARGETS = {"W1": 3.0, "W2": 1.25, "W3": 1.25}
 W5_HVP_PER_GRAD = 4.0  # issue 13: one Hessian-vector product costs at most this many gradients
 FUSED_TARGETS = {"W2": 0.5, "W3": 1.0}  # issue 9: device="numba" time / jax.jit time (JAX in float64)
 W1_RUN_LIMIT_S = 2e-6  # issue 9: prog.run on the seed model's floats, per call
+# Each timed repeat starts with this much of untimed calls of the same implementation: the thread pools of
+# the one before it must go quiet first (OpenBLAS's idle threads spin for 2^28 cycles, about 0.1 s, after
+# their last product, on the cores the next implementation needs).
+SETTLE_S = 0.12
 W4_DEPTHS = (10, 100, 1_000, 10_000, 100_000)
 W4_BUDGET_S = 180.0  # a depth predicted to take longer than this is skipped, and the script says so
 W4_FLAT = 1.5  # "flat": per-level time at any depth >= 10^3 within this factor of the 10^3 figure
@@ -183,6 +188,8 @@ def time_group(impls, min_time, repeats, warmup=2):
         for _ in range(repeats):
             for im in impls:
                 call, n = im.call, im.number
+                for _ in range(max(1, math.ceil(n * SETTLE_S / min_time))):  # untimed: see SETTLE_S
+                    call()
                 im.sync()
                 f0 = _minor_faults()
                 t0 = time.perf_counter()

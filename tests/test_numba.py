@@ -108,12 +108,35 @@ def test_nan_and_inf_propagate_as_on_numpy():
         np.testing.assert_allclose(a, b, rtol=1e-13)  # finite entries: the same up to rounding
 
 
-@pytest.mark.parametrize("name", ["stack_3d", "row_layer"])
+# Large enough for row phases (backends/numba_phases.py): a product and the loops around it run by blocks of
+# rows, one per thread. Gradients with respect to X too, so that aᵀ @ g (a transposed left factor) appears.
+PHASED = {
+    "mlp_wide": ("h = tanh(W1 @ X + b1)\nloss = mean((W2 @ h + b2 - Y)^2)",
+                 {"W1": (24, 8), "X": (8, 8192), "b1": (24, 1), "W2": (1, 24), "b2": (1, 1), "Y": (1, 8192)}),
+    "two_layers": ("h = sigmoid(A @ X)\nz = tanh(B @ h)\nloss = sum(z * z) / 1000",
+                   {"A": (20, 6), "X": (6, 9000), "B": (20, 20)}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PHASED))
+def test_row_phases_agree_with_jax(name):
+    text, shapes = PHASED[name]
+    inputs = _inputs(shapes, seed=4)
+    prog = irgraph.compile(text)
+    assert "_rows(_phase1, _nc)" in prog.source_for("numba", inputs)
+    res = prog.run(inputs, device="numba")
+    value, grads = _jax(text, inputs)
+    np.testing.assert_allclose(res.value, value, rtol=1e-10)
+    for k, g in grads.items():
+        np.testing.assert_allclose(res.grads[k], g, rtol=1e-9, atol=1e-12 * np.abs(g).max(), err_msg=k)
+
+
+@pytest.mark.parametrize("name", ["stack_3d", "row_layer", "phased"])
 def test_results_outlive_the_next_call_and_threads_share_no_temporaries(name):
     """Temporaries live in a workspace reused from call to call; what a call returns is the caller's."""
     from concurrent.futures import ThreadPoolExecutor
 
-    text, shapes = MODELS[name]
+    text, shapes = PHASED["mlp_wide"] if name == "phased" else MODELS[name]
     prog = irgraph.compile(text)
     runs = [_inputs(shapes, seed=s) for s in range(8)]
     refs = [prog.run(inputs, device="numpy") for inputs in runs]

@@ -20,6 +20,7 @@ from ..ir.ops import OPS
 from ..ir.shapes import SHAPE_ONLY
 from . import numba_math, runtime
 from .codegen import _atom
+from .numba_phases import LoopCall, MatCall, Setup, render
 from .numba_products import FACTORS, loop_views
 from .runtime import _array
 
@@ -70,30 +71,38 @@ class _Module:
             dt = self.dtypes.get(v)
             self.driver.append(f"{v} = _input(inputs, {name!r}, {self.shapes[v]!r}, {dt!r})")
         for k in p.kernels:
-            self.driver.append(f"# {k.name}: {k.kind}" + (f" over {k.space}" if k.kind == "loop" else ""))
+            comment = f"# {k.name}: {k.kind}" + (f" over {k.space}" if k.kind == "loop" else "")
             if k.kind == "loop":
-                self.loop(k)
+                self.loop(k, comment)
             elif k.kind == "blas" and k.instrs[0].op == "mul":
+                self.driver.append(comment)
                 self.contraction(k)
             else:
-                self.lines(k.instrs)
+                self.lines(k.instrs, comment)
         grads = ", ".join(f"{name!r}: {self.returned(v)}" for name, v in p.grads)
         self.driver.append(f"return {self.returned(p.output[1])}, {{{grads}}}")
         return self.assemble()
 
     # ---- NumPy code: scalars, BLAS, and anything else --------------------------------------------------
-    def lines(self, instrs):
+    def lines(self, instrs, comment=None):
+        """NumPy code for each instruction; a 2-D matrix product as a MatCall, which may join a row phase."""
         for ins in instrs:
             args = [_atom(a) for a in ins.args]
+            if self.product(ins):
+                self.driver.append(Setup(f"{ins.out} = {self.buffer(ins.out)}"))
+                self.driver.append(self.matcall(ins, args, comment or ""))
+                self.helpers.add("_matmul")
+                comment = None
+                continue
+            if comment:
+                self.driver.append(comment)
+                comment = None
             if ins.op == "count":  # a constant of this signature
                 code = repr(float(_count(self.shapes[ins.args[0]], dict(ins.params).get("axis"))))
             elif ins.op == "sum_to" and self.shapes[ins.args[0]] == self.shapes[ins.out]:
                 code = args[0]
                 if args[0] in self.pooled:
                     self.pooled.add(ins.out)
-            elif self.product(ins):
-                code = self.product(ins).format(*args, out=self.buffer(ins.out))
-                self.helpers.add("_matmul")
             else:
                 code = OPS[ins.op].code(args, ins.params)
             for helper in runtime.HELPERS:
@@ -113,24 +122,32 @@ class _Module:
         self.helpers.add("_product_sum")
         self.driver.append(f"{red.out} = {code}")
 
+    def matcall(self, ins, args, comment):
+        """The MatCall of a 2-D product (see product)."""
+        rows = self.shapes[ins.out][0]
+        if ins.op == "matmul":
+            return MatCall(comment, ins.out, args[0], args[0], (args[0],), args[1], (args[1],), rows)
+        if ins.op == "mm_left":  # g @ bᵀ
+            return MatCall(comment, ins.out, args[0], args[0], (args[0],), f"{args[2]}.T", (args[2],), rows)
+        return MatCall(comment, ins.out, f"{args[1]}.T", None, (args[1],), args[0], (args[0],), rows)  # aᵀ @ g
+
     def product(self, ins):
-        """A matrix product of 2-D operands as a call of _matmul (its format string), or None."""
+        """Whether a matrix product has 2-D operands and result, and needs no sum back to an operand's
+        shape: then _matmul runs it (matcall)."""
         shapes = [self.shapes.get(a, ()) if isinstance(a, str) else () for a in ins.args]
         if ins.op not in ("matmul", "mm_left", "mm_right") or not self.dtypes[ins.out]:
-            return None
+            return False
         if any(len(s) != 2 for s in shapes) or len(self.shapes[ins.out]) != 2:
-            return None
+            return False
         if ins.op == "matmul":
-            return "_matmul({0}, {1}, {out})"
+            return True
         g, a, b = shapes
-        if ins.op == "mm_left" and self.shapes[ins.out] == (g[0], b[0]) == a:  # no sum back to a's shape
-            return "_matmul({0}, {2}.T, {out})"
-        if ins.op == "mm_right" and self.shapes[ins.out] == (a[1], g[1]) == b:
-            return "_matmul({1}.T, {0}, {out})"
-        return None
+        if ins.op == "mm_left":
+            return self.shapes[ins.out] == (g[0], b[0]) == a
+        return self.shapes[ins.out] == (a[1], g[1]) == b
 
     # ---- one fused loop --------------------------------------------------------------------------------
-    def loop(self, k):
+    def loop(self, k, comment):
         space = k.space
         made = {i.out for i in k.instrs}
         keys = []  # (variable, the shape it is read as): a variable read through two views is two operands
@@ -147,7 +164,7 @@ class _Module:
         masks = [_mask(view, space) for _, view in reads] + list(targets.values()) + [(True,) * len(space)]
         dims = _fold(space, masks)
         if dims is None or not all(_scalar_ok(i) for i in k.instrs):
-            self.driver.append("# (not a 2-D loop of scalar functions Numba compiles: NumPy code)")
+            self.driver += [comment, "# (not a 2-D loop of scalar functions Numba compiles: NumPy code)"]
             self.lines(k.instrs)
             return
         (n0, g0), (n1, g1) = dims
@@ -158,19 +175,21 @@ class _Module:
         fname = k.name
         params, call, body, before, row_before, row_after, after, finish = [], [], [], [], [], [], [], []
         index = {(True, True): "[_i, _j]", (False, True): "[_j]", (True, False): "[_i]", (False, False): ""}
-        ref = {}
+        ref, by_rows = {}, {}  # by_rows: variable -> the shapes it may have to be read by row blocks, or None
         for (var, view), name in reads.items():
             pat = pattern(_mask(view, space))
             shape = tuple(n for n, kept in zip((n0, n1), pat) if kept)
             params.append(name)
-            call.append(f"_numpy.reshape({var}, {shape})" if shape else f"_scalar({var})")
+            call.append((f"_numpy.reshape({var}, {shape})" if shape else f"_scalar({var})", "rows" if pat[0] else ""))
             ref[(var, view)] = name + index[pat]
+            need = {(True, True): {(n0, n1)}, (True, False): {(n0,), (n0, 1)}}.get(pat)
+            by_rows[var] = need if by_rows.get(var, need) is not None else None
         outs = [i.out for i in k.instrs if i.out in k.writes and i.out not in targets]
         for v in outs:
             name = self.fresh("o")
             params.append(name)
-            self.driver.append(f"{v} = {self.buffer(v)}")
-            call.append(f"{v}.reshape({n0}, {n1})")
+            self.driver.append(Setup(f"{v} = {self.buffer(v)}"))
+            call.append((f"{v}.reshape({n0}, {n1})", "rows"))
         for ins in k.instrs:
             args = []
             for pos, a in enumerate(ins.args):
@@ -192,7 +211,7 @@ class _Module:
                 body.append(f"{params[len(reads) + outs.index(ins.out)]}[_i, _j] = {ins.out}")
         eqs = ", ".join(k.equations()) or "temporaries"
         parallel = math.prod(space) >= PARALLEL_AT
-        src = [f"@_numba.njit(parallel={parallel}, **_FLAGS)",
+        src = ["@_numba.njit(parallel=PARALLEL, **_FLAGS)",  # decided by numba_phases.render
                f"def {fname}(_n0, _n1, _nc, {', '.join(params)}):",
                f'    """Computes {eqs} in one pass over the {space} iteration space."""',
                "    for _c in _prange(_nc):",
@@ -201,9 +220,8 @@ class _Module:
         src += ["        for _i in range(_i0, _i1):"] + ["            " + s for s in row_before]
         src += ["            for _j in range(_j0, _j1):"] + ["                " + s for s in body]
         src += ["            " + s for s in row_after] + ["        " + s for s in after]
-        self.kernels.append("\n".join(src))
-        self.driver.append(f"{fname}({n0}, {n1}, {'_nc' if parallel else 1}, {', '.join(call)})")
-        self.driver.extend(finish)
+        self.kernels.append((fname, parallel, "\n".join(src)))
+        self.driver.append(LoopCall(comment, fname, n0, n1, parallel, call, by_rows, set(outs), set(targets), finish))
 
     def reduction(self, ins, value, kept, pat, dims, params, call, before, body, row_before, row_after, after,
                   finish):
@@ -211,8 +229,8 @@ class _Module:
         params.append(part)
         acc = self.fresh("a")
         size = {(False, False): "_nc", (True, False): f"(_nc, {dims[0]})", (False, True): f"(_nc, {dims[1]})"}
-        self.driver.append(f"{part} = _numpy.zeros({size[pat]})")
-        call.append(part)
+        self.driver.append(Setup(f"{part} = _numpy.zeros({size[pat]})"))
+        call.append((part, "part_rows" if pat == (True, False) else "part"))
         if pat == (False, False):
             before.append(f"{acc} = 0.0")
             body.append(f"{acc} += {value}")
@@ -269,14 +287,16 @@ class _Module:
             parts.append(SHARED_THREADS)
         if "_product_sum" in self.helpers:
             parts.append(inspect.getsource(_product_sum))
-        parts += self.kernels
+        driver, serial = render(self.driver, self.shapes)
+        parts += [src.replace("parallel=PARALLEL", f"parallel={parallel and name not in serial}", 1)
+                  for name, parallel, src in self.kernels]
         if self.buffers:
             arrays = "".join(f"\n        _numpy.empty({shape!r}, {dtype!r})," for shape, dtype in self.buffers)
             size = sum(math.prod(shape) * _numpy.dtype(dtype).itemsize for shape, dtype in self.buffers)
             parts.append(WORKSPACE.format(arrays=arrays, keep=size <= KEEP_BYTES, mb=math.ceil(size / 2**20)))
         inputs = ", ".join(name for name, _ in p.inputs)
         doc = f'    """{out_name} and {{name: gradient}} from inputs {{{inputs}}} of the shapes above."""'
-        body = self.driver
+        body = driver
         if self.buffers:
             body = ["_ws = _POOL.pop() if _POOL else _workspace()", "try:"] + ["    " + s for s in body]
             body += ["finally:", "    if _KEEP:", "        _POOL.append(_ws)"]
@@ -349,6 +369,16 @@ class _one_blas_thread:
             if _BLAS_STATE["calls"] == 0:
                 for lib, n in zip(_BLAS, _BLAS_STATE["threads"]):
                     lib.set_num_threads(n)
+
+
+def _rows(phase, nc):
+    """phase(c, nc) for every block c of rows (numba_phases), block 0 on this thread, the others on the pool."""
+    jobs = [_WORKERS.submit(phase, c, nc) for c in range(1, nc)]
+    try:
+        phase(0, nc)
+    finally:
+        for job in jobs:
+            job.result()
 
 
 def _matmul(a, b, out):
