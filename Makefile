@@ -48,6 +48,7 @@ figures: venv dot browser
 	$(VENV)/bin/irgraph render examples/linear.eq --wrt b,w1,w2 --highlight w1 --inputs examples/linear.json \
 		--stage backward -o docs/linear-backward.svg
 	$(VENV)/bin/irgraph render examples/mlp.eq --inputs examples/mlp.json --stage program -o docs/mlp-program.svg
+	$(VENV)/bin/irgraph render examples/mlp.eq --inputs examples/mlp.json --stage kernels -o docs/mlp-kernels.svg
 	$(VENV)/bin/irgraph render examples/linear.eq --wrt w1,b --hessian --stage backward -o docs/linear-hessian.svg
 	$(PY) -m pytest -q tests/viz/test_viz_page.py -k clicking  # clicks w1 in headless chromium: build/interactive.png
 	cp build/interactive.png docs/interactive.png
