@@ -6,7 +6,7 @@ Only edges on a path from a `wrt` input to the output are differentiated. Adjoin
 """
 
 from irgraph.ir.expr import is_const
-from irgraph.ir.graph import Graph, gc_paused, require_input
+from irgraph.ir.graph import Graph, require_input
 from irgraph.ir.ops import OPS
 from irgraph.ir.rebuild import Extender
 from irgraph.ir.sweep import reverse_sweep
@@ -14,13 +14,11 @@ from irgraph.ir.sweep import reverse_sweep
 
 def adjoint(graph: Graph, wrt) -> Graph:
     """Append adjoint nodes for the output with respect to the inputs `wrt`; record them in "grads"."""
-    with gc_paused():
-        return _Sweep(graph).run(list(wrt))
+    return _Sweep.extend(graph, wrt)
 
 
 class _Sweep(Extender):
-    def __init__(self, graph):
-        super().__init__(graph, "backward")
+    role = "backward"
 
     def run(self, wrt):
         graph = self.graph

@@ -11,7 +11,7 @@ broadcast) along elementwise chains; they are brought to their node's shape befo
 """
 
 from irgraph.ir.expr import is_const, pushforward, var
-from irgraph.ir.graph import Graph, gc_paused, require_input
+from irgraph.ir.graph import Graph, require_input
 from irgraph.ir.ops import OPS
 from irgraph.ir.rebuild import Extender
 
@@ -22,13 +22,11 @@ def forward(graph: Graph, wrt) -> Graph:
     Records graph attributes "tangent_inputs" ({input name: node}) and "hvp" ({input name: tangent of
     its gradient}) on a compiled graph, or "jvp" (the tangent of the output) on a forward-only one.
     """
-    with gc_paused():
-        return _Tangents(graph).run(list(wrt))
+    return _Tangents.extend(graph, wrt)
 
 
 class _Tangents(Extender):
-    def __init__(self, graph):
-        super().__init__(graph, "tangent")
+    role = "tangent"
 
     def run(self, wrt):
         graph = self.graph

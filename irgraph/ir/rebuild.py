@@ -7,7 +7,7 @@ Graph.topo, static shape classes of the new nodes, and the node view algebra.rew
 
 from .algebra import rewrite
 from .expr import G, node_of, postorder
-from .graph import Graph
+from .graph import Graph, gc_paused
 from .shapes import SCALAR, shape_class
 
 
@@ -134,12 +134,20 @@ class Extender:
     made gets `role` and the current `line`.
     """
 
-    def __init__(self, graph, role):
+    role = None  # what every node made is: "backward", "tangent" (set by each sweep)
+
+    @classmethod
+    def extend(cls, graph, wrt):
+        """The graph with this sweep's nodes for the inputs `wrt` appended (cls.run, collector paused)."""
+        with gc_paused():
+            return cls(graph).run(list(wrt))
+
+    def __init__(self, graph):
         self.graph = graph
         self.nodes, self.args = graph.parts()  # attribute dicts shared with `graph`: see note()
         self.partials = graph.partials() or {}
         self.next_id = graph.meta.next_id
-        self.role, self.line = role, None
+        self.line = None
         self.made = set()  # the nodes this sweep created (their attribute dicts are its own)
 
     def new(self, op, args=(), **attrs):
