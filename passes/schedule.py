@@ -111,10 +111,10 @@ def _schedule(graph):
     reads = {a for i in sweep for a in i[2]}
     frees = _frees(instrs[:start], keep | reads)
     own = {i[0] for i in sweep} | {var[n] for n in tangent_inputs.values()}
-    frees.update((start + i, f) for i, f in _frees(sweep, keep | (reads - own)).items())
+    frees += _frees(sweep, keep | (reads - own))
     return Program(
-        instrs=tuple(Instr(out, op, a, params, frees.get(i, ()), role, line)
-                     for i, (out, op, a, params, role, line) in enumerate(instrs)),
+        instrs=tuple([Instr(out, op, a, params, f, role, line)
+                      for (out, op, a, params, role, line), f in zip(instrs, frees)]),
         inputs=tuple(inputs),
         output=(nodes[out].get("name") or var[out], var[out]),
         grads=tuple(grad_vars),
@@ -159,16 +159,17 @@ def _depth_first(nodes, args):
 
 
 def _frees(instrs, keep):
-    """{instruction index: the variables to drop after it}: each at its last read, unless kept."""
+    """The variables to drop after each instruction (a tuple per instruction): each at its last read,
+    unless kept."""
     last = {}
     for i, ins in enumerate(instrs):
         for a in ins[2]:
             last[a] = i  # inlined constants too: dropped below, which is cheaper than a test per operand
-    frees = {}
+    frees = [()] * len(instrs)
     for v, i in last.items():
         if v not in keep and isinstance(v, str):
-            frees.setdefault(i, []).append(v)
-    return {i: tuple(vs) for i, vs in frees.items()}
+            frees[i] += (v,)
+    return frees
 
 
 class _Names:
