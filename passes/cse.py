@@ -26,11 +26,19 @@ def cse(graph: Graph) -> Graph:
                 b.keep(n)
                 continue
             ops = old_args.get(n)
-            args = tuple([rep[a] for a in ops]) if ops else ()
+            if not ops:
+                args = ()
+            elif len(ops) == 2:  # most nodes: no list to build, and two operands sort with one comparison
+                a, c = rep[ops[0]], rep[ops[1]]
+                args = (a, c)
+                same_args = (c, a) if c < a and op in _COMMUTATIVE else args
+            else:
+                args = tuple([rep[a] for a in ops])
+                same_args = tuple(sorted(args)) if op in _COMMUTATIVE else args
             if op == "const":
                 key = ("const", d["value"], math.copysign(1.0, d["value"]))  # -0.0 is not 0.0: x/-0.0 = -inf
             else:
-                key = (op, d.get("params", ()), tuple(sorted(args)) if op in _COMMUTATIVE else args)
+                key = (op, d.get("params", ()), same_args)
             same = seen.get(key)
             if same is None:
                 seen[key] = b.keep(n, args)

@@ -19,7 +19,7 @@ def simplify(graph: Graph) -> Graph:
                 b.keep(n)
                 continue
             d = old_nodes[n]
-            args = tuple([rep[a] for a in ops])
+            args = (rep[ops[0]], rep[ops[1]]) if len(ops) == 2 else tuple([rep[a] for a in ops])
             b.current = d
             new = rep[n] = rewrite(d["op"], args, d.get("params", ()), b) or b.keep(n, args)
             if new != n:  # replaced: the replacement carries on its adjoint and name
