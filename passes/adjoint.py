@@ -50,7 +50,7 @@ class _Sweep(Extender):
                     continue
                 if row.kind == "tensor":
                     if not exact:  # a pullback needs the gradient at its node's exact shape
-                        g, exact = self.new("sum_to", [g, v]), True
+                        g, exact = self.new("sum_to", (g, v)), True
                     pieces.append((u, (self.instantiate(partial, g), True)))
                     continue
                 if row.name == "pow" and is_const(partial, 0):  # x^0 contributes nothing, not g*0: as in
@@ -58,9 +58,9 @@ class _Sweep(Extender):
                 if partial.op == "const" and partial.attr == 1.0:  # ∂(a + b)/∂a = 1: the gradient passes on as it is, no `g*1`
                     piece = g
                 elif partial.op == "step" and partial.attr == (("at", 0.0),):  # relu's 0/1 multiplier
-                    piece = self.new("gate", [g, self.instantiate(partial.args[0])])  # selects g
+                    piece = self.new("gate", (g, self.instantiate(partial.args[0])))  # selects g
                 else:
-                    piece = self.new("mul", [g, self.instantiate(partial)])
+                    piece = self.new("mul", (g, self.instantiate(partial)))
                 pieces.append((u, (piece, exact and key[u] == key[v])))
             return pieces
 
@@ -72,9 +72,9 @@ class _Sweep(Extender):
             self.line = None
             if name in adj:
                 a, exact = adj[name]
-                grads[name] = a if exact else self.new("sum_to", [a, name])
+                grads[name] = a if exact else self.new("sum_to", (a, name))
             else:  # the output does not depend on it
-                grads[name] = self.new("zeros_like", [name])
+                grads[name] = self.new("zeros_like", (name,))
             self.note(grads[name], "grad_of", name)
         adjoints = {p: adj[n][0] for p, n in self.differentiated(topo).items() if n in adj}
         return self.finish(grads=grads, adjoints=adjoints)
@@ -94,6 +94,6 @@ class _Sweep(Extender):
         total = None
         for piece, exact in pieces:
             if not exact:
-                piece = self.new("sum_to", [piece, node])
-            total = piece if total is None else self.new("add", [total, piece])
+                piece = self.new("sum_to", (piece, node))
+            total = piece if total is None else self.new("add", (total, piece))
         return total, True

@@ -91,7 +91,9 @@ def _schedule(graph):
                 var[n] = v
             role = kind if kind != "backward" else (
                 "backward" if d.get("role", "backward") == "backward" else "partials")  # the partials the sweep reads
-            rows.append((v, op, tuple([var[a] for a in args[n]]), d.get("params", ()), role, d.get("line")))
+            a = args[n]
+            a = (var[a[0]], var[a[1]]) if len(a) == 2 else tuple([var[x] for x in a])  # most: no list
+            rows.append((v, op, a, d.get("params", ()), role, d.get("line")))
     # A constant output or gradient still needs a variable of its own; the output's comes first, so the
     # value exists before the backward part (and the scalar check) reads it.
     if not isinstance(var[out], str):

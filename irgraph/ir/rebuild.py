@@ -153,7 +153,8 @@ class Extender:
     def new(self, op, args=(), **attrs):
         node = f"%{self.next_id}"
         self.next_id += 1
-        self.nodes[node] = {**attrs, "op": op, "role": self.role, "line": self.line}
+        attrs["op"], attrs["role"], attrs["line"] = op, self.role, self.line  # the call's own dict: no copy
+        self.nodes[node] = attrs
         self.made.add(node)
         if args:
             self.args[node] = tuple(args)
