@@ -148,23 +148,20 @@ class Extender:
         self.partials = graph.partials() or {}
         self.next_id = graph.meta.next_id
         self.line = None
-        self.made = set()  # the nodes this sweep created (their attribute dicts are its own)
 
     def new(self, op, args=(), **attrs):
         node = f"%{self.next_id}"
         self.next_id += 1
         attrs["op"], attrs["role"], attrs["line"] = op, self.role, self.line  # the call's own dict: no copy
         self.nodes[node] = attrs
-        self.made.add(node)
         if args:
             self.args[node] = tuple(args)
         return node
 
     def note(self, node, key, value, only_if_unset=False):
         """Set an attribute of `node`, copying its attribute dict first when it belongs to the input graph."""
-        if node not in self.made:
-            self.nodes[node] = dict(self.nodes[node])
-            self.made.add(node)
+        if self.nodes[node] is self.graph.attrs(node):  # still the input graph's own dict (no set of
+            self.nodes[node] = dict(self.nodes[node])  # the nodes made: a note is rare, a new node is not)
         if not (only_if_unset and key in self.nodes[node]):
             self.nodes[node][key] = value
 
