@@ -77,6 +77,9 @@ class _Labels:
     def __call__(self, n):
         found = self.labels.get(n)
         if found is None:
+            name = self.nodes[n].get("name")
+            if name:  # a name reads the same whatever its operands: nothing to print
+                return name if len(name) <= _INLINE else n
             self._print(n)
             found = self.labels[n]
         return found
