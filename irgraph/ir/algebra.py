@@ -14,7 +14,8 @@ def rewrite(op, args, params, b):
     rule = _RULES.get(op)
     if rule is None and (not args or b.value(args[0]) is None):
         return None  # folding needs constant operands: most nodes end here, and fast
-    values = [b.value(a) for a in args]
+    value = b.value
+    values = (value(args[0]), value(args[1])) if len(args) == 2 else [value(a) for a in args]  # most: no list
     row = OPS[op]
     if row.kind == "elementwise" and args and None not in values:
         return b.const(fold(op, values, params))

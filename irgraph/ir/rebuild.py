@@ -38,7 +38,7 @@ class Rebuilder:
         elif d["op"] == "const":
             self.consts[n] = d["value"]
         if self.shape is not None:
-            self.shape[n] = shape_class(n, d["op"], [self.shape[a] for a in args])
+            self.shape[n] = shape_class(n, d["op"], args, self.shape)
         self.rep[n] = n
         return n
 
@@ -121,7 +121,7 @@ class Rebuilder:
         elif op == "const":
             self.consts[node] = attrs["value"]
         if self.shape is not None:
-            self.shape[node] = shape_class(node, op, [self.shape[a] for a in args])
+            self.shape[node] = shape_class(node, op, args, self.shape)
         return node
 
 
@@ -185,7 +185,7 @@ class Extender:
         """Static shape classes of the given nodes, in topological order (see shapes.shape_class)."""
         key = {}
         for n in topo:
-            key[n] = shape_class(n, self.nodes[n]["op"], [key[a] for a in self.args.get(n, ())])
+            key[n] = shape_class(n, self.nodes[n]["op"], self.args.get(n, ()), key)
         return key
 
     def finish(self, **meta):

@@ -11,27 +11,33 @@ SCALAR = "()"
 SHAPE_ONLY = {"count": (0,), "sum_to": (1,), "unsum": (1,), "full_like": (0,), "zeros_like": (0,)}  # the static shape class of constants and counts
 
 
-def shape_class(node, op, arg_classes):
+def shape_class(node, op, args, classes):
     """A static shape class: nodes of equal class have equal shapes at run time (conservatively).
 
-    Passes use it to skip `sum_to` where no broadcasting can have happened, before any shape is known.
+    args: the node's operands; classes: {node: its class}, holding theirs. Passes use it to skip `sum_to`
+    where no broadcasting can have happened, before any shape is known.
     """
     if op in ("const", "count"):
         return SCALAR
     if op == "input":
         return node
+    # The operands' classes are looked up here: most nodes have one or two operands, and a list
+    # comprehension per node cost more than the rest of the function.
+    n = len(args)
+    arg_classes = (classes[args[0]], classes[args[1]]) if n == 2 else (classes[args[0]],) if n == 1 else \
+        [classes[a] for a in args]
     row = OPS[op]
     if row.shape_of is not None:
         return arg_classes[row.shape_of]
     if row.kind == "tensor":
         return node
-    if len(arg_classes) == 2:  # elementwise: a scalar operand never changes the shape
+    if n == 2:  # elementwise: a scalar operand never changes the shape
         a, b = arg_classes
         return a if a == b or b == SCALAR else b if a == SCALAR else node
-    classes = set(arg_classes) - {SCALAR}
-    if not classes:
+    distinct = set(arg_classes) - {SCALAR}
+    if not distinct:
         return SCALAR
-    return classes.pop() if len(classes) == 1 else node
+    return distinct.pop() if len(distinct) == 1 else node
 
 
 def infer(program, shapes):
