@@ -92,7 +92,8 @@ def _schedule(graph):
             role = kind if kind != "backward" else (
                 "backward" if d.get("role", "backward") == "backward" else "partials")  # the partials the sweep reads
             a = args[n]
-            a = (var[a[0]], var[a[1]]) if len(a) == 2 else tuple([var[x] for x in a])  # most: no list
+            n_args = len(a)  # most have one or two: no list
+            a = (var[a[0]], var[a[1]]) if n_args == 2 else (var[a[0]],) if n_args == 1 else tuple([var[x] for x in a])
             rows.append((v, op, a, d.get("params", ()), role, d.get("line")))
     # A constant output or gradient still needs a variable of its own; the output's comes first, so the
     # value exists before the backward part (and the scalar check) reads it.

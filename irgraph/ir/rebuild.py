@@ -169,6 +169,8 @@ class Extender:
         """Turn an expression over node references (a partial) into new nodes; G stands for the node `g`."""
         if expr.op == "var":  # most partials name an existing node: nothing to build
             return node_of(expr)
+        if expr.args and all(a.op == "var" for a in expr.args):  # one op over existing nodes, like cos(x): no walk
+            return self.new(expr.op, tuple([node_of(a) for a in expr.args]), **({"params": expr.attr} if expr.attr else {}))
         made = {}
         for e in postorder(expr):
             if e.op == "var":
