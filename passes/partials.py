@@ -25,7 +25,7 @@ def attach_partials(graph: Graph) -> Graph:
                 ds = derivatives(nodes[v]["expr"], [var(u) for u in ops])  # one sweep per equation
                 found[v] = tuple(ds[var(u)] for u in ops)
         else:
-            refs = _references(graph)
+            refs = _references(graph, nodes, args)
             for v, ops in args.items():
                 d = nodes[v]
                 row = OPS[d["op"]]
@@ -42,15 +42,14 @@ def attach_partials(graph: Graph) -> Graph:
         return out
 
 
-def _references(graph):
+def _references(graph, nodes, args):
     """Each node as a `var` leaf, labelled by its name, its number, or its expression when short.
 
     On tables (the compiler's graphs) an unnamed node's label is printed only when read (expr.Ref), except
     a tensor op's: passes.forward's pushforward stands var(node) in for it, which must stay the same Expr
     exactly when the label is the node's id. A networkx graph may be edited later: printed now.
     """
-    nodes, args = graph.parts()
-    label_of = _Labels(nodes, args)
+    label_of = _Labels(nodes, args)  # (on tables: the dicts the output graph takes over, never changed)
     lazy = not graph.nx_built
     refs = {}
     for n, d in nodes.items():

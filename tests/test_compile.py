@@ -126,6 +126,21 @@ def test_op_level_partials_are_one_rule_per_edge():
     assert sorted(by_op["add"]) == ["1", "1"]
 
 
+def test_op_level_partials_show_short_unnamed_operands_as_their_expression():
+    # sin(x) reads as itself; a long unnamed operand by its node id. Labels are printed when first read
+    # (expr.Ref): the tables and the networkx view of the same graph read the same.
+    g = irgraph.parse("a = sin(x)*x\nb = sin(sin(sin(sin(sin(sin(sin(sin(sin(x)))))))))*x + a")
+    part = attach_partials(g)
+    long_mul = next(v for v, ops in part.parts()[1].items() if part.attrs(v)["op"] == "mul" and v != "a")
+    tables = {v: [str(p) for p in ps] for v, ps in part.partials().items()}
+    assert tables["a"] == ["x", "sin(x)"]
+    assert tables[long_mul][0] == "x" and tables[long_mul][1].startswith("%")
+    from_nx = {}
+    for _, v, d in sorted(part.nx.edges(data=True), key=lambda e: e[2]["pos"]):
+        from_nx.setdefault(v, []).append(str(d["partial"]))
+    assert from_nx == tables
+
+
 def test_tensor_partials_are_readable_pullbacks():
     eq = attach_partials(irgraph.parse((EXAMPLES / "mlp.eq").read_text()).equations())
     partial = {(u, v): str(d["partial"]) for u, v, d in eq.nx.edges(data=True)}
