@@ -131,7 +131,7 @@ def _lines(program, instrs, used, scalar=False, same=None):
     part. `scalar`: every value is a number, so the output is a scalar by construction (no check, no
     drops), and `sum_to` and `id` are the identity: no line; an operand made only for one of them is
     assigned to its name directly, otherwise `same` records the result as another name for the operand."""
-    body, role = [], None
+    body, role, helpers_of = [], None, {}
     same = {} if same is None else same
     named = {}  # on floats: a value made only to be renamed by sum_to or id takes that name at once
     if scalar:
@@ -152,7 +152,10 @@ def _lines(program, instrs, used, scalar=False, same=None):
                 body.extend(_scalar_check(*program.output))
             role = ins.role
             body.append(f"# {role}")
-        args = [_atom(same.get(a, a) if isinstance(a, str) else a) for a in ins.args]
+        if scalar:
+            args = [_atom(same.get(a, a) if isinstance(a, str) else a) for a in ins.args]
+        else:
+            args = [_atom(a) for a in ins.args]
         if scalar and ins.op in ("sum_to", "id"):
             if ins.args[0] not in named:
                 same[ins.out] = args[0]  # a variable, or a constant's literal
@@ -160,12 +163,12 @@ def _lines(program, instrs, used, scalar=False, same=None):
         out = ins.out
         while out in named:  # a chain of renamings ends at the last name
             out = named[out]
-        code = OPS[ins.op].code(args, ins.params)
-        if ins.op == "pow" and isinstance(ins.args[1], float) and ins.args[1].is_integer():
-            code = f"{args[0]} ** {args[1]}"  # never complex: plain Python, no call
-        for helper in runtime.HELPERS:
-            if helper.__name__ + "(" in code:
-                used.add(helper.__name__)
+        plain_pow = ins.op == "pow" and isinstance(ins.args[1], float) and ins.args[1].is_integer()
+        code = f"{args[0]} ** {args[1]}" if plain_pow else OPS[ins.op].code(args, ins.params)  # never complex
+        key = (ins.op, ins.params, plain_pow)  # the helpers a line calls do not depend on its operands
+        if key not in helpers_of:
+            helpers_of[key] = {h.__name__ for h in runtime.HELPERS if h.__name__ + "(" in code}
+        used |= helpers_of[key]
         body.append(f"{out} = {code}")
         if ins.frees and not scalar:
             body.append(f"del {', '.join(ins.frees)}")
