@@ -294,8 +294,9 @@ def text(t):
     return f"({text(t[2])}) {t[1]} ({text(t[3])})"
 
 
-def campaign(seeds, J):
-    """The models of `seeds` that differ from JAX, as (model, problems) pairs.
+def campaign(seeds, J, device=None):
+    """The models of `seeds` that differ from JAX, as (model, problems) pairs; with `device`, prog.run on
+    that device too.
 
     The reference is first computed under one jax.jit for all models (fast); a model that differs is
     checked again against JAX run eagerly, op by op, because XLA rewrites whole programs in ways that are
@@ -304,8 +305,8 @@ def campaign(seeds, J):
     models = [model(seed) for seed in seeds]
     failures = []
     for m, want in zip(models, references(models, J)):
-        if check(m, want):
-            problems = check(m, references([m], J, jit=False)[0])
+        if check(m, want, device):
+            problems = check(m, references([m], J, jit=False)[0], device)
             if problems:
                 failures.append((m, problems))
     return failures
@@ -401,9 +402,9 @@ def run_module(source, inputs):
     return namespace["value_and_grad"](inputs)
 
 
-def check(m, want):
-    """Every difference between irgraph (prog.run and the generated module) and JAX's (value, grads)
-    `want`, as short strings."""
+def check(m, want, device=None):
+    """Every difference between irgraph (prog.run, on `device` too when given, and the generated module) and
+    JAX's (value, grads) `want`, as short strings."""
     want_value, want_grads = want
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # NaN and inf are expected here; the values are what is checked
@@ -418,6 +419,12 @@ def check(m, want):
             got["run"] = (res.value, res.grads)
         except Exception as e:  # noqa: BLE001
             problems.append(f"run: {type(e).__name__}: {e}")
+        if device:
+            try:
+                res = prog.run(m.inputs, device=device)
+                got[f"run on {device}"] = (res.value, res.grads)
+            except Exception as e:  # noqa: BLE001
+                problems.append(f"run on {device}: {type(e).__name__}: {e}")
         try:
             got["module"] = run_module(prog.source, m.inputs)
         except Exception as e:  # noqa: BLE001
