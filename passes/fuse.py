@@ -52,7 +52,7 @@ def verify(program, known):
     ran = [ins for k in program.kernels for ins in k.instrs]
     assert sorted(map(id, ran)) == sorted(map(id, program.instrs)), "the kernels do not run each instruction once"
     available = {v for _, v in program.inputs}
-    needed = {program.output[1]} | {v for _, v in program.grads}
+    needed = program.results
     for n, k in enumerate(program.kernels):
         later = {a for j in program.kernels[n + 1:] for ins in j.instrs for a in data_args(ins)}
         made, reductions = set(), set()
@@ -180,21 +180,20 @@ def _sink(groups):
 
 def _contractions(groups, program, known):
     """Mark as "blas" the loops that are one product of two arrays and one reduction of it, nothing else."""
-    keep = {program.output[1]} | {v for _, v in program.grads}
     users = _users(groups)
     for g in groups:
         if g.kind != "loop" or len(g.instrs) != 2:
             continue
         mul, red = g.instrs
         if (mul.op != "mul" or red.op not in ("sum", "mean", "sum_to") or g.made[red.out] != "red"
-                or data_args(red) != [mul.out] or len(users[mul.out]) != 1 or mul.out in keep):
+                or data_args(red) != [mul.out] or len(users[mul.out]) != 1 or mul.out in program.results):
             continue
         if all(isinstance(a, str) and known[a] for a in mul.args):
             g.kind = "blas"
 
 
 def _kernels(program, groups, known):
-    keep = {program.output[1]} | {v for _, v in program.grads}
+    keep = program.results
     used_in = {}
     for g in groups:
         for ins in g.instrs:

@@ -140,7 +140,7 @@ def _lines(program, instrs, used, scalar=False, same=None):
             for a in ins.args:
                 if isinstance(a, str):
                     uses[a] = uses.get(a, 0) + 1
-        results = {program.output[1]} | {v for _, v in program.grads}
+        results = program.results
         made = {ins.out for ins in instrs}
         for ins in instrs:
             a = ins.args[0] if ins.op in ("sum_to", "id") else None

@@ -49,12 +49,11 @@ class _Module:
         self.count = 0
         self.buffers = []  # (shape, dtype) of each array in the workspace, by index
         self.pooled = set()  # variables that are (views of) workspace arrays
-        self.returns = {v for _, v in program.grads} | {program.output[1]}
 
     def buffer(self, var):
         """The driver's expression for an array to hold `var`: a returned one is new, a temporary lives in the
         workspace (reused from call to call)."""
-        if var in self.returns:
+        if var in self.program.results:
             return f"_numpy.empty({self.shapes[var]!r}, {self.dtypes[var]!r})"
         self.buffers.append((self.shapes[var], self.dtypes[var]))
         self.pooled.add(var)

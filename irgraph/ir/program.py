@@ -86,6 +86,11 @@ class Program:
         return 2 if self.hvp else 1
 
     @functools.cached_property
+    def results(self):
+        """The variables a run of value_and_grad returns: the output's and the gradients'."""
+        return frozenset({self.output[1], *(v for _, v in self.grads)})
+
+    @functools.cached_property
     def sweep_start(self):
         """The index of the first instruction of the tangent sweep (the end when there is none)."""
         return next((i for i, ins in enumerate(self.instrs) if ins.role == "tangent"), len(self.instrs))
@@ -180,7 +185,7 @@ class Program:
         gradient; the tangent sweep, which may run many times, drops only its own values; each op is known and
         gets as many operands as its row says.
         """
-        kept = {self.output[1]} | {v for _, v in (*self.grads, *self.jvp, *self.hvp)}
+        kept = self.results | {v for _, v in (*self.jvp, *self.hvp)}
         live = {v for _, v in (*self.inputs, *self.tangents)}  # the directions are inputs of the tangent sweep
         assert len(live) == len(self.inputs) + len(self.tangents), f"an input variable is listed twice: {self.inputs}"
         start = self.sweep_start
