@@ -18,12 +18,11 @@ Without shapes, every input is taken to have one common shape: a picture of what
 import dataclasses
 import os
 
-from irgraph.backends.numba_products import loop_views
+from irgraph.backends.numba_products import PRODUCTS, loop_views
 from irgraph.ir.ops import OPS
 from irgraph.ir.program import Kernel, Program
 from irgraph.ir.shapes import SHAPE_ONLY, infer_all
 
-BLAS = ("matmul", "mm_left", "mm_right")
 SYMBOLIC = (3, 3, 3)  # the common shape assumed when no shapes are given
 
 
@@ -83,7 +82,7 @@ def data_args(ins):
 def classify(ins, known):
     """(kernel kind, iteration space, "ew" | "red") for one instruction under known shapes."""
     op, out = ins.op, known[ins.out]
-    if op in BLAS:
+    if op in PRODUCTS:
         views = loop_views(op, [known[a] for a in ins.args])
         if views is None:
             return "blas", None, None

@@ -21,7 +21,7 @@ from ..ir.shapes import SHAPE_ONLY
 from . import numba_math, runtime
 from .codegen import _atom
 from .numba_phases import LoopCall, MatCall, Setup, render
-from .numba_products import FACTORS, loop_views
+from .numba_products import FACTORS, PRODUCTS, loop_views
 from .runtime import _array
 
 FLAGS = '{"reassoc", "contract"}'  # reassociation lets LLVM vectorise sums; no nnan/ninf: NaN and Inf propagate
@@ -134,7 +134,7 @@ class _Module:
         """Whether a matrix product has 2-D operands and result, and needs no sum back to an operand's
         shape: then _matmul runs it (matcall)."""
         shapes = [self.shapes.get(a, ()) if isinstance(a, str) else () for a in ins.args]
-        if ins.op not in ("matmul", "mm_left", "mm_right") or not self.dtypes[ins.out]:
+        if ins.op not in PRODUCTS or not self.dtypes[ins.out]:
             return False
         if any(len(s) != 2 for s in shapes) or len(self.shapes[ins.out]) != 2:
             return False
@@ -382,16 +382,16 @@ def _rows(phase, nc):
 
 
 def _matmul(a, b, out):
-    """a @ b into out (2-D arrays); a large product is split by rows over the threads."""
+    """a @ b into out (2-D arrays); a large product is split by rows over the threads (_rows)."""
     nc = _numba.get_num_threads()
     rows = out.shape[0]
     if not _BLAS or nc < 2 or rows < 2 * nc or a.shape[0] * a.shape[1] * b.shape[1] < _SPLIT_AT:
         return _numpy.matmul(a, b, out=out)
-    cut = [rows * c // nc for c in range(nc + 1)]
-    jobs = [_WORKERS.submit(_numpy.matmul, a[i:j], b, out=out[i:j]) for i, j in zip(cut[1:-1], cut[2:])]
-    _numpy.matmul(a[:cut[1]], b, out=out[:cut[1]])
-    for job in jobs:
-        job.result()
+
+    def block(c, nc):
+        i0, i1 = c * rows // nc, (c + 1) * rows // nc
+        _numpy.matmul(a[i0:i1], b, out=out[i0:i1])
+    _rows(block, nc)
     return out
 '''
 
