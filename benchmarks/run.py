@@ -242,11 +242,11 @@ def mismatches(ref, got, what):
     return problems
 
 
-def load_generated(prog):
-    """value_and_grad from the generated module, loaded as a user would: exec into a fresh dict."""
+def load_generated(prog, function="value_and_grad"):
+    """A function of the generated module, loaded as a user would: exec into a fresh dict."""
     namespace = {"__name__": "irgraph_generated"}
     exec(compile(prog.source, "<irgraph generated>", "exec"), namespace)  # noqa: S102 (what users do)
-    return namespace["value_and_grad"]
+    return namespace[function]
 
 
 def reference(name):
@@ -540,13 +540,15 @@ def workload_w3(args, xp, jax, torch):
                           "mlp", data, params, hand_mlp, jax_mlp, torch_mlp, args, xp, jax, torch)
 
 
-def run_timed(wl, ref_name, args):
+def run_timed(wl, ref_name, args, extra=()):
+    """Check the workload's implementations against `ref_name`, then time those that agree (and `extra`,
+    which have nothing to check)."""
     good = wl.check(ref_name)
     min_time, repeats = (0.05, 5) if args.quick else (0.2, 11)
     if not any(im.kind == "irgraph" for im in good):
         wl.notes.append("irgraph is not timed: its answer did not check out")
         return {}
-    return time_group(good, min_time, repeats)
+    return time_group(good + list(extra), min_time, repeats)
 
 
 # ---- W4: compile time ----------------------------------------------------------------------------------
@@ -706,9 +708,7 @@ def workload_w5(args, xp, jax):
     direction = {k: rng.standard_normal(np.shape(v)) for k, v in params.items()}
     text = (EXAMPLES / "mlp.eq").read_text()
     prog = irgraph.compile(text, wrt=list(params), order=2)
-    namespace = {"__name__": "irgraph_generated"}
-    exec(compile(prog.source, "<irgraph generated>", "exec"), namespace)  # noqa: S102 (what users do)
-    linearize = namespace["linearize"]
+    linearize = load_generated(prog, "linearize")
     vg = load_generated(irgraph.compile(text, wrt=list(params)))
     inputs = {k: xp.asarray(np.asarray(v, dtype=np.float64)) for k, v in {**data, **params}.items()}
     v_dev = {k: xp.asarray(v) for k, v in direction.items()}
@@ -731,23 +731,15 @@ def workload_w5(args, xp, jax):
             t = {k: jax.device_put(v) for k, v in direction.items()}
             return (lambda: jax.block_until_ready(f(p, d, t))), None
         wl.add("jax.jit(jvp of value_and_grad)", make_jax)
-    good = wl.check("jax.jit(jvp of value_and_grad)" if jax is not None else "irgraph hvp (generated)")
     grad_impl = Impl("irgraph gradient (generated)", lambda: vg(inputs, xp=xp), sync, kind="grad")
-    timings = {}
-    if any(im.kind == "irgraph" for im in good):
-        min_time, repeats = (0.05, 5) if args.quick else (0.2, 11)
-        timings = time_group(good + [grad_impl], min_time, repeats)
-    else:
-        wl.notes.append("irgraph is not timed: its answer did not check out")
-    out.append((wl, timings))
+    ref = "jax.jit(jvp of value_and_grad)" if jax is not None else "irgraph hvp (generated)"
+    out.append((wl, run_timed(wl, ref, args, extra=[grad_impl])))
 
     # The Hessian of a 100-parameter logistic regression: 100 tangent sweeps from one run of the gradient.
     data, params = logistic_data()
     text = (EXAMPLES / "logistic.eq").read_text()
     prog = irgraph.compile(text, wrt=list(params), order=2)
-    namespace = {"__name__": "irgraph_generated"}
-    exec(compile(prog.source, "<irgraph generated>", "exec"), namespace)  # noqa: S102 (what users do)
-    vgh = namespace["value_grad_hessian"]
+    vgh = load_generated(prog, "value_grad_hessian")
     inputs = {k: (xp.asarray(v) if isinstance(v, np.ndarray) else v) for k, v in {**data, **params}.items()}
 
     def hessian():
@@ -766,14 +758,7 @@ def workload_w5(args, xp, jax):
             d = {k: jax.device_put(v) for k, v in data.items()}
             return (lambda: jax.block_until_ready((f(p, d), _blocks(h(p, d))))), None
         wl.add("jax.jit(jax.hessian)", make_jax)
-    good = wl.check("jax.jit(jax.hessian)" if jax is not None else "irgraph hessian (generated)")
-    timings = {}
-    if any(im.kind == "irgraph" for im in good):
-        min_time, repeats = (0.05, 5) if args.quick else (0.2, 11)
-        timings = time_group(good, min_time, repeats)
-    else:
-        wl.notes.append("irgraph is not timed: its answer did not check out")
-    out.append((wl, timings))
+    out.append((wl, run_timed(wl, "jax.jit(jax.hessian)" if jax is not None else "irgraph hessian (generated)", args)))
     return out
 
 
